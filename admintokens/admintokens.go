@@ -1,0 +1,279 @@
+// Package admintokens issues and checks the bearer tokens that authorise calls to the
+// management API.
+//
+// A token is 256 random bits shown once, when it is created; the database keeps only its
+// SHA-256, so a leaked database reveals no usable token, and checking one costs a hash
+// and an indexed lookup rather than a slow password hash (the input is high-entropy, so
+// a fast hash is safe). Tokens expire, can be revoked, and expired ones are deleted by a
+// periodic job.
+package admintokens
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/identityd/identityd/store"
+)
+
+// Prefix starts every admin token, so that secret scanners and people can recognise one.
+const Prefix = "idd_admin_"
+
+// Limits on what callers may ask for.
+const (
+	DefaultTTL    = time.Hour
+	MinTTL        = time.Minute
+	MaxTTL        = 365 * 24 * time.Hour
+	MaxNameLength = 100
+	DefaultName   = "admin"
+)
+
+// lastUsedEvery throttles last_used_at writes, so that a busy automation does not turn
+// every API call into a database write.
+const lastUsedEvery = time.Minute
+
+var (
+	// ErrInvalid means a presented token is unknown, malformed, expired or revoked. The
+	// cases are deliberately not told apart to the presenter.
+	ErrInvalid = errors.New("admintokens: invalid token")
+	// ErrNotFound means no token has the given id.
+	ErrNotFound = errors.New("admintokens: no such token")
+)
+
+// ValidationError says why a create request was refused, in words for the caller.
+type ValidationError struct{ Field, Reason string }
+
+func (e *ValidationError) Error() string { return "admintokens: " + e.Field + ": " + e.Reason }
+
+// Token describes an admin token; it never holds the secret.
+type Token struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Active reports whether the token would be accepted at now.
+func (t Token) Active(now time.Time) bool {
+	return t.RevokedAt == nil && now.Before(t.ExpiresAt)
+}
+
+// Service manages admin tokens in the database.
+type Service struct {
+	db  *store.DB
+	now func() time.Time
+}
+
+// New returns a Service over db; now is the clock (time.Now in production).
+func New(db *store.DB, now func() time.Time) *Service {
+	return &Service{db: db, now: now}
+}
+
+// Create makes a new token valid for ttl and returns its secret, which is not stored and
+// cannot be shown again.
+func (s *Service) Create(ctx context.Context, name string, ttl time.Duration) (secret string, tok Token, err error) {
+	if name == "" {
+		name = DefaultName
+	}
+	if err := validateName(name); err != nil {
+		return "", Token{}, err
+	}
+	if ttl < MinTTL || ttl > MaxTTL {
+		return "", Token{}, &ValidationError{Field: "ttl",
+			Reason: "must be between 1m and 8760h (365 days)"}
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw) // never fails: crypto/rand crashes the program rather than return short
+	secret = Prefix + base64.RawURLEncoding.EncodeToString(raw)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	tok = Token{ID: newID(), Name: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	hash := sha256.Sum256([]byte(secret))
+	_, err = s.db.Exec(ctx,
+		`INSERT INTO admin_tokens (id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		tok.ID, tok.Name, hash[:], tok.CreatedAt, tok.ExpiresAt)
+	if err != nil {
+		return "", Token{}, fmt.Errorf("admintokens: create: %w", err)
+	}
+	return secret, tok, nil
+}
+
+// Verify returns the token whose secret was presented, or ErrInvalid.
+func (s *Service) Verify(ctx context.Context, secret string) (Token, error) {
+	// Cheap checks first: a string that cannot be a token costs no database round trip.
+	body, ok := strings.CutPrefix(secret, Prefix)
+	if !ok || base64.RawURLEncoding.DecodedLen(len(body)) != 32 {
+		return Token{}, ErrInvalid
+	}
+	hash := sha256.Sum256([]byte(secret))
+	var (
+		tok    Token
+		stored []byte
+	)
+	err := s.db.QueryRow(ctx,
+		`SELECT id, name, token_hash, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens WHERE token_hash = $1`,
+		hash[:]).Scan(&tok.ID, &tok.Name, &stored, &tok.CreatedAt, &tok.ExpiresAt, &tok.RevokedAt, &tok.LastUsedAt)
+	if errors.Is(err, store.ErrNotFound) {
+		return Token{}, ErrInvalid
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("admintokens: verify: %w", err)
+	}
+	// The lookup matched on the hash already; comparing again in constant time keeps the
+	// decision itself free of timing differences whatever the index does.
+	now := s.now()
+	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 || !tok.Active(now) {
+		return Token{}, ErrInvalid
+	}
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= lastUsedEvery {
+		used := now.UTC().Truncate(time.Microsecond)
+		if _, err := s.db.Exec(ctx, `UPDATE admin_tokens SET last_used_at = $1 WHERE id = $2`, used, tok.ID); err != nil {
+			return Token{}, fmt.Errorf("admintokens: verify: record use: %w", err)
+		}
+		tok.LastUsedAt = &used
+	}
+	return tok, nil
+}
+
+// Revoke stops a token from working. Revoking a revoked token changes nothing.
+func (s *Service) Revoke(ctx context.Context, id string) (Token, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var tok Token
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now, id); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx,
+			`SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens WHERE id = $1`, id).
+			Scan(&tok.ID, &tok.Name, &tok.CreatedAt, &tok.ExpiresAt, &tok.RevokedAt, &tok.LastUsedAt)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Token{}, ErrNotFound
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("admintokens: revoke: %w", err)
+	}
+	return tok, nil
+}
+
+// ErrBadCursor means a list cursor was not one List made.
+var ErrBadCursor = errors.New("admintokens: malformed cursor")
+
+// MaxPageSize bounds one page of List.
+const MaxPageSize = 500
+
+// Page is one page of tokens, newest first, and the cursor of the next page ("" when
+// this is the last).
+type Page struct {
+	Tokens []Token
+	Next   string
+}
+
+// List returns up to limit tokens, newest first, starting after cursor ("" for the first
+// page). Pages are keyed on (created_at, id), so tokens created meanwhile neither repeat
+// nor shift later pages.
+func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxPageSize)}
+	}
+	q := `SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens`
+	args := []any{limit + 1}
+	if cursor != "" {
+		at, id, err := decodeCursor(cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		q += ` WHERE (created_at, id) < ($2, $3)`
+		args = append(args, at, id)
+	}
+	rows, err := s.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("admintokens: list: %w", err)
+	}
+	toks, err := store.CollectRows(rows, func(r *store.Rows) (Token, error) {
+		var t Token
+		return t, r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("admintokens: list: %w", err)
+	}
+	page := Page{Tokens: toks}
+	if len(toks) > limit {
+		page.Tokens = toks[:limit]
+		last := page.Tokens[limit-1]
+		page.Next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + ":" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(raw) > 64 {
+		return time.Time{}, "", ErrBadCursor
+	}
+	micros, id, ok := strings.Cut(string(raw), ":")
+	n, err := strconv.ParseInt(micros, 10, 64)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", ErrBadCursor
+	}
+	return time.UnixMicro(n).UTC(), id, nil
+}
+
+// DeleteExpired deletes tokens that expired before now, batch rows at a time so that a
+// large backlog never holds the database for long, and reports how many went.
+func (s *Service) DeleteExpired(ctx context.Context, batch int) (int64, error) {
+	now := s.now()
+	var total int64
+	for {
+		n, err := s.db.Exec(ctx,
+			`DELETE FROM admin_tokens WHERE id IN (SELECT id FROM admin_tokens WHERE expires_at <= $1 LIMIT $2)`,
+			now, batch)
+		if err != nil {
+			return total, fmt.Errorf("admintokens: delete expired: %w", err)
+		}
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
+}
+
+func validateName(name string) error {
+	if !utf8.ValidString(name) {
+		return &ValidationError{Field: "name", Reason: "must be valid UTF-8"}
+	}
+	if utf8.RuneCountInString(name) > MaxNameLength {
+		return &ValidationError{Field: "name", Reason: fmt.Sprintf("must be at most %d characters", MaxNameLength)}
+	}
+	if strings.TrimSpace(name) != name {
+		return &ValidationError{Field: "name", Reason: "must not start or end with spaces"}
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return &ValidationError{Field: "name", Reason: "must contain only printable characters"}
+		}
+	}
+	return nil
+}
+
+// newID makes a short random id for people to type into `identityd admin token revoke`.
+func newID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}

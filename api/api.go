@@ -1,0 +1,137 @@
+// Package api is identityd's management REST API: the /v1 operations on the admin
+// listener, their OpenAPI 3.1 document (generated from these Go types by huma, served at
+// /v1/openapi.json) and interactive docs at /docs, served from the binary.
+//
+// Handlers translate HTTP to calls on domain packages and back; they hold no business
+// rules. Every error leaves as an RFC 9457 problem: validation failures list each field,
+// internal failures say nothing about internals, and an unreachable database is a 503.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/redact"
+	"github.com/identityd/identityd/requestinfo"
+	"github.com/identityd/identityd/store"
+)
+
+// Deps are what the API's handlers call.
+type Deps struct {
+	DB          *store.DB
+	Migrator    *store.Migrator
+	AdminTokens *admintokens.Service
+	// Version is identityd's version, reported by /v1/status and in the OpenAPI document.
+	Version string
+	// BodyLimit caps request bodies, as the server's middleware does.
+	BodyLimit int64
+	Logger    *slog.Logger
+}
+
+// bearerScheme names the admin-token security scheme in the OpenAPI document.
+const bearerScheme = "adminToken"
+
+// Register adds the management API and its docs to mux.
+func Register(mux *http.ServeMux, d Deps) huma.API {
+	cfg := huma.DefaultConfig("identityd management API", d.Version)
+	cfg.Info.Description = "Manage identityd. Every operation needs an admin token: " +
+		"create one with `identityd admin token create` and send it as `Authorization: Bearer <token>`."
+	cfg.OpenAPIPath = "/v1/openapi"
+	cfg.DocsPath = ""    // served by Docs from embedded assets instead of a CDN
+	cfg.SchemasPath = "" // schemas are inline in the OpenAPI document
+	cfg.CreateHooks = nil
+	cfg.RejectUnknownQueryParameters = true
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		bearerScheme: {Type: "http", Scheme: "bearer", Description: "An admin token from `identityd admin token create`."},
+	}
+	cfg.Transformers = append(cfg.Transformers, scrubErrorValues)
+	a := humago.New(mux, cfg)
+	h := &handlers{d: d, api: a}
+	a.UseMiddleware(h.authenticate)
+	h.registerStatus()
+	h.registerAdminTokens()
+	registerDocs(mux)
+	return a
+}
+
+type handlers struct {
+	d   Deps
+	api huma.API
+}
+
+// operation fills in what every operation shares: the admin-token requirement and the
+// body limit.
+func (h *handlers) operation(op huma.Operation) huma.Operation {
+	op.Security = []map[string][]string{{bearerScheme: {}}}
+	op.MaxBodyBytes = h.d.BodyLimit
+	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusServiceUnavailable)
+	return op
+}
+
+// failure is what a client is told about an error.
+type failure struct {
+	status     int
+	detail     string
+	retryAfter string
+}
+
+// classify decides what a client may learn of an error from a domain package. Errors
+// nobody anticipated are logged with the request id and answered with a bare 500; an
+// unreachable database is a 503 the client may retry.
+func (h *handlers) classify(ctx context.Context, op string, err error) failure {
+	id := requestinfo.From(ctx).ID
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		h.d.Logger.WarnContext(ctx, "database unavailable", slog.String("operation", op),
+			slog.String("request_id", id), slog.String("error", err.Error()))
+		return failure{status: http.StatusServiceUnavailable, detail: "The database is unavailable; retry shortly.", retryAfter: "5"}
+	}
+	h.d.Logger.ErrorContext(ctx, "request failed", slog.String("operation", op),
+		slog.String("request_id", id), slog.String("error", err.Error()))
+	return failure{status: http.StatusInternalServerError,
+		detail: "The server failed to answer this request; quote request id " + id + " when reporting it."}
+}
+
+// fail is classify for handlers, which return errors to huma.
+func (h *handlers) fail(ctx context.Context, op string, err error) error {
+	p := h.classify(ctx, op, err)
+	se := huma.NewError(p.status, p.detail)
+	if p.retryAfter != "" {
+		return huma.ErrorWithHeaders(se, http.Header{"Retry-After": {p.retryAfter}})
+	}
+	return se
+}
+
+// scrubErrorValues removes client-supplied values from validation error details when
+// they sit under a sensitive name, so a rejected password is never echoed back (or into
+// a proxy's logs). It drops composite values outright: huma attaches the whole body to
+// an unparseable one and the whole enclosing object to an unexpected property, and
+// either may hold a secret next to the mistake, and be as large as the body limit.
+func scrubErrorValues(_ huma.Context, _ string, v any) (any, error) {
+	em, ok := v.(*huma.ErrorModel)
+	if !ok {
+		return v, nil
+	}
+	for _, e := range em.Errors {
+		if e == nil || e.Value == nil {
+			continue
+		}
+		switch e.Value.(type) {
+		case string, bool, float64, int, int64, json.Number:
+			if e.Location == "body" {
+				e.Value = nil
+			} else if redact.IsSensitive(e.Location) {
+				e.Value = redact.Redacted
+			}
+		default:
+			e.Value = nil
+		}
+	}
+	return v, nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/identityd/identityd/admintokens"
+)
+
+func newAdminCmd(e *env) *cobra.Command {
+	admin := &cobra.Command{Use: "admin", Short: "Administer identityd"}
+	token := &cobra.Command{
+		Use:   "token",
+		Short: "Create, list and revoke admin API tokens",
+		Long: `Admin tokens authorise calls to the management API (Authorization: Bearer <token>).
+A token is shown once, when it is created; identityd keeps only its SHA-256.`,
+	}
+	withTokens := func(fn func(cmd *cobra.Command, args []string, s *admintokens.Service) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd, e, false, false)
+			if err != nil {
+				return err
+			}
+			db, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return fn(cmd, args, admintokens.New(db, time.Now))
+		}
+	}
+
+	var (
+		ttl  time.Duration
+		name string
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a token and print it, alone on one line",
+		Args:  exactArgs(0),
+		RunE: withTokens(func(cmd *cobra.Command, _ []string, s *admintokens.Service) error {
+			secret, tok, err := s.Create(cmd.Context(), name, ttl)
+			var ve *admintokens.ValidationError
+			if errors.As(err, &ve) {
+				return usageError{fmt.Errorf("--%s %s", ve.Field, ve.Reason)}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, secret)
+			fmt.Fprintf(e.stderr, "created admin token %s (%q), valid until %s\n", tok.ID, tok.Name, tok.ExpiresAt.Format(time.RFC3339))
+			return nil
+		}),
+	}
+	create.Flags().DurationVar(&ttl, "ttl", admintokens.DefaultTTL, "how long the token is valid (1m to 8760h)")
+	create.Flags().StringVar(&name, "name", admintokens.DefaultName, "what the token is for")
+
+	var output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (never their secrets)",
+		Args:  exactArgs(0),
+		RunE: withTokens(func(cmd *cobra.Command, _ []string, s *admintokens.Service) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("--output must be table or json")}
+			}
+			var all []admintokens.Token
+			cursor := ""
+			for {
+				page, err := s.List(cmd.Context(), admintokens.MaxPageSize, cursor)
+				if err != nil {
+					return err
+				}
+				all = append(all, page.Tokens...)
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+			}
+			if output == "json" {
+				enc := json.NewEncoder(e.stdout)
+				for _, t := range all {
+					if err := enc.Encode(t); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			now := time.Now()
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTATE\tCREATED\tEXPIRES\tLAST USED")
+			for _, t := range all {
+				state := "active"
+				switch {
+				case t.RevokedAt != nil:
+					state = "revoked"
+				case !t.Active(now):
+					state = "expired"
+				}
+				used := "never"
+				if t.LastUsedAt != nil {
+					used = t.LastUsedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, state,
+					t.CreatedAt.Format(time.RFC3339), t.ExpiresAt.Format(time.RFC3339), used)
+			}
+			return tw.Flush()
+		}),
+	}
+	list.Flags().StringVar(&output, "output", "table", "table or json (one object per line)")
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token: it stops working at once",
+		Args:  exactArgs(1),
+		RunE: withTokens(func(cmd *cobra.Command, args []string, s *admintokens.Service) error {
+			tok, err := s.Revoke(cmd.Context(), args[0])
+			if errors.Is(err, admintokens.ErrNotFound) {
+				return fmt.Errorf("no admin token has id %q (see identityd admin token list)", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "revoked admin token %s (%q)\n", tok.ID, tok.Name)
+			return nil
+		}),
+	}
+	token.AddCommand(create, list, revoke)
+	admin.AddCommand(token)
+	return admin
+}

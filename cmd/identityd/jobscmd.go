@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/identityd/identityd/jobs"
+)
+
+func newJobsCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "jobs", Short: "Inspect background jobs"}
+	var (
+		p      jobs.ListParams
+		output string
+	)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List jobs, newest first (--state discarded shows jobs that used up their attempts)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("--output must be table or json")}
+			}
+			if p.State != "" && !slices.Contains(jobs.States, p.State) {
+				return usageError{fmt.Errorf("--state must be one of %s", strings.Join(jobs.States, ", "))}
+			}
+			if p.Limit < 1 || p.Limit > 1000 {
+				return usageError{fmt.Errorf("--limit must be between 1 and 1000")}
+			}
+			cfg, err := loadConfig(cmd, e, false, false)
+			if err != nil {
+				return err
+			}
+			db, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			q, err := jobs.New(db, jobs.Config{})
+			if err != nil {
+				return err
+			}
+			list, err := q.List(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(e.stdout)
+				for _, j := range list {
+					if err := enc.Encode(j); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tCREATED\tLAST ERROR")
+			for _, j := range list {
+				last := ""
+				if n := len(j.Errors); n > 0 {
+					last = oneLine(j.Errors[n-1], 80)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts,
+					j.CreatedAt.Format(time.RFC3339), last)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&p.State, "state", "", "only jobs in this state: "+strings.Join(jobs.States, ", "))
+	list.Flags().StringVar(&p.Kind, "kind", "", "only jobs of this kind")
+	list.Flags().IntVar(&p.Limit, "limit", 100, "most jobs to list (1 to 1000)")
+	list.Flags().StringVar(&output, "output", "table", "table or json (one object per line)")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return s[:max-1] + "…"
+	}
+	return s
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/identityd/identityd/config"
+	"github.com/identityd/identityd/store"
+)
+
+// openStore opens the configured database for a command.
+func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	return store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.DatabaseConnectTimeout, MaxConns: 2})
+}
+
+func newMigrateCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply, revert and inspect database schema migrations",
+		Long: `Apply, revert and inspect the versioned schema migrations of the configured database.
+
+On PostgreSQL, migrations take an advisory lock, so several replicas or operators may run
+them at once: one applies, the others wait and find nothing to do.`,
+	}
+	var to int64
+	withMigrator := func(fn func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, e, false, false)
+			if err != nil {
+				return err
+			}
+			db, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			m, err := store.NewMigrator(db, store.WithMigrationLogger(logger))
+			if err != nil {
+				return err
+			}
+			return fn(cmd.Context(), cmd, m)
+		}
+	}
+	report := func(applied []store.Applied, verb string) {
+		for _, a := range applied {
+			fmt.Fprintf(e.stdout, "%s %d %s (%s)\n", verb, a.Version, a.Name, a.Duration.Round(1e6))
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(e.stdout, "nothing to do")
+		}
+	}
+
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Apply pending migrations (all, or up to --to N)",
+		Args:  exactArgs(0),
+		RunE: withMigrator(func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
+			var (
+				applied []store.Applied
+				err     error
+			)
+			if cmd.Flags().Changed("to") {
+				applied, err = m.UpTo(ctx, to)
+			} else {
+				applied, err = m.Up(ctx)
+			}
+			report(applied, "applied")
+			return err
+		}),
+	}
+	up.Flags().Int64Var(&to, "to", 0, "apply up to and including this version")
+
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Revert the latest migration (or every migration above --to N)",
+		Args:  exactArgs(0),
+		RunE: withMigrator(func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
+			var (
+				reverted []store.Applied
+				err      error
+			)
+			if cmd.Flags().Changed("to") {
+				if to < 0 {
+					return usageError{fmt.Errorf("--to must be 0 or more")}
+				}
+				reverted, err = m.DownTo(ctx, to)
+			} else {
+				reverted, err = m.Down(ctx)
+			}
+			report(reverted, "reverted")
+			return err
+		}),
+	}
+	down.Flags().Int64Var(&to, "to", 0, "revert every migration above this version (0 reverts all)")
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "List every migration and whether it is applied",
+		Args:  exactArgs(0),
+		RunE: withMigrator(func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
+			list, err := m.Status(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tMIGRATION")
+			for _, s := range list {
+				state, at := "pending", "-"
+				if s.Applied {
+					state, at = "applied", s.AppliedAt.Format("2006-01-02 15:04:05Z07:00")
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", s.Version, state, at, s.Name)
+			}
+			return tw.Flush()
+		}),
+	}
+
+	ver := &cobra.Command{
+		Use:   "version",
+		Short: "Print the database's schema version",
+		Args:  exactArgs(0),
+		RunE: withMigrator(func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
+			cur, latest, err := m.Version(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, strconv.FormatInt(cur, 10))
+			if cur < latest {
+				fmt.Fprintf(e.stderr, "%d migration(s) pending: run identityd migrate up\n", latest-cur)
+			}
+			return nil
+		}),
+	}
+	cmd.AddCommand(up, down, status, ver)
+	return cmd
+}

@@ -1,0 +1,272 @@
+package config
+
+import (
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// envPrefix starts the environment variable of every setting.
+const envPrefix = "IDENTITYD_"
+
+// setting is one row of the settings table: what users read about it, how its text
+// becomes a typed Config field, and the plain default, if any.
+type setting struct {
+	key         string
+	description string
+	// def is the default as the text a user would write, run through parse like any
+	// other value so a default can never bypass the rules. Empty means no plain
+	// default; defaults that depend on other settings or on dev mode live in
+	// derivedDefault.
+	def string
+	// doc replaces "`def`" in the documentation when the default is derived or absent.
+	doc    string
+	secret bool
+	// list settings take a YAML sequence or a comma-separated string.
+	list  bool
+	parse parseFunc
+}
+
+// env is the environment variable that sets s.
+func (s *setting) env() string { return envPrefix + strings.ToUpper(s.key) }
+
+// defaultDoc is the default as shown to users.
+func (s *setting) defaultDoc() string {
+	if s.doc != "" {
+		return s.doc
+	}
+	return "`" + s.def + "`"
+}
+
+// settings is the one table every part of the package reads: sources look names up in
+// it, problems are ordered by it, and the README is generated from it. Its order is
+// the order users see.
+var settings = [...]setting{
+	{
+		key:         "data_dir",
+		def:         "./data",
+		description: "Directory for the embedded SQLite database and the secrets dev mode generates.",
+		parse:       pathValue(func(c *Config, v string) { c.DataDir = v }),
+	},
+	{
+		key:    "database_url",
+		doc:    "`sqlite:<data_dir>/identityd.db`",
+		secret: true,
+		description: "Database to use: `sqlite:PATH` for the embedded database, or " +
+			"`postgres://user:password@host:5432/dbname` (or `postgresql://`) for PostgreSQL. " +
+			"Secret: never printed, as it may hold a password.",
+		parse: databaseURLValue(func(c *Config, v string) { c.DatabaseURL = v }),
+	},
+	{
+		key: "database_connect_timeout",
+		def: "30s",
+		description: "How long startup keeps retrying a database it cannot reach yet. " +
+			"A duration such as `30s`; `0` means a single attempt; at most `10m`.",
+		parse: durationValue(0, false, 10*time.Minute, func(c *Config, v time.Duration) { c.DatabaseConnectTimeout = v }),
+	},
+	{
+		key:         "database_max_conns",
+		def:         "20",
+		description: "Most database connections open at once. 1 to 1000.",
+		parse:       intValue(1, 1000, func(c *Config, v int) { c.DatabaseMaxConns = v }),
+	},
+	{
+		key:         "migrate_on_start",
+		def:         "true",
+		description: "Apply pending database migrations when `serve` starts. `true` or `false`.",
+		parse:       boolValue(func(c *Config, v bool) { c.MigrateOnStart = v }),
+	},
+	{
+		key: "public_addr",
+		def: "127.0.0.1:8080",
+		description: "Listen address (`host:port`) of the OAuth 2 and OpenID Connect endpoints, " +
+			"sign-in pages and self-service. An empty host (`:8080`) listens on every interface.",
+		parse: addrValue(func(c *Config, v string) { c.PublicAddr = v }),
+	},
+	{
+		key: "admin_addr",
+		def: "127.0.0.1:8081",
+		description: "Listen address (`host:port`) of the management API, admin UI and metrics. " +
+			"May equal `public_addr` to serve both on one listener.",
+		parse: addrValue(func(c *Config, v string) { c.AdminAddr = v }),
+	},
+	{
+		key: "issuer",
+		doc: "dev: `http://` + public_addr",
+		description: "Public URL of identityd, the OpenID Connect issuer: `https://`, or `http://` " +
+			"only for a loopback host (`localhost`, `127.0.0.0/8`, `::1`); no query, fragment, " +
+			"user info or trailing slash. Required outside dev. In dev it defaults to " +
+			"`http://` + `public_addr`, with an empty, `0.0.0.0` or `::` host replaced by `127.0.0.1`.",
+		parse: textValue(func(c *Config, v string) { c.Issuer = v }),
+	},
+	{
+		key:    "encryption_keys",
+		doc:    "none",
+		secret: true,
+		list:   true,
+		description: "Keys that encrypt secrets at rest, comma-separated: each the standard base64 " +
+			"of 32 random bytes (`openssl rand -base64 32`). The first encrypts; the others " +
+			"still decrypt, for rotation. Required outside dev. Secret: never printed.",
+		parse: encryptionKeysValue(func(c *Config, v [][]byte) { c.EncryptionKeys = v }),
+	},
+	{
+		key:         "log_level",
+		def:         "info",
+		description: "`debug`, `info`, `warn` or `error`, in any case.",
+		parse:       logLevelValue(func(c *Config, v slog.Level) { c.LogLevel = v }),
+	},
+	{
+		key:         "log_format",
+		def:         "json",
+		doc:         "`json` (`text` in dev)",
+		description: "`json` or `text`.",
+		parse:       logFormatValue(func(c *Config, v string) { c.LogFormat = v }),
+	},
+	{
+		key:         "log_file",
+		doc:         "stderr",
+		description: "Write logs to this file, rotated by size, instead of to stderr.",
+		parse:       pathValue(func(c *Config, v string) { c.LogFile = v }),
+	},
+	{
+		key:         "log_file_max_size_mb",
+		def:         "100",
+		description: "Size in megabytes at which the log file is rotated. 1 to 100000.",
+		parse:       intValue(1, 100000, func(c *Config, v int) { c.LogFileMaxSizeMB = v }),
+	},
+	{
+		key:         "log_file_max_backups",
+		def:         "10",
+		description: "Rotated log files to keep; `0` keeps them all. 0 to 10000.",
+		parse:       intValue(0, 10000, func(c *Config, v int) { c.LogFileMaxBackups = v }),
+	},
+	{
+		key:         "log_file_max_age_days",
+		def:         "30",
+		description: "Days to keep rotated log files; `0` keeps them whatever their age. 0 to 36500.",
+		parse:       intValue(0, 36500, func(c *Config, v int) { c.LogFileMaxAgeDays = v }),
+	},
+	{
+		key: "http_body_limit",
+		def: "1MiB",
+		description: "Largest request body accepted: bytes (`1048576`) or a whole number with a unit " +
+			"(`KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`). 1KiB to 1GiB.",
+		parse: sizeValue(1<<10, 1<<30, func(c *Config, v int64) { c.HTTPBodyLimit = v }),
+	},
+	{
+		key:         "http_read_timeout",
+		def:         "30s",
+		description: "Time allowed to read a whole request, body included. Above 0, at most `1h`.",
+		parse:       durationValue(0, true, time.Hour, func(c *Config, v time.Duration) { c.HTTPReadTimeout = v }),
+	},
+	{
+		key:         "http_write_timeout",
+		def:         "60s",
+		description: "Time allowed to write a response. Above 0, at most `1h`.",
+		parse:       durationValue(0, true, time.Hour, func(c *Config, v time.Duration) { c.HTTPWriteTimeout = v }),
+	},
+	{
+		key:         "http_idle_timeout",
+		def:         "120s",
+		description: "How long an idle keep-alive connection stays open. Above 0, at most `1h`.",
+		parse:       durationValue(0, true, time.Hour, func(c *Config, v time.Duration) { c.HTTPIdleTimeout = v }),
+	},
+	{
+		key:         "shutdown_timeout",
+		def:         "30s",
+		description: "How long shutdown waits for in-flight requests and jobs. Above 0, at most `10m`.",
+		parse:       durationValue(0, true, 10*time.Minute, func(c *Config, v time.Duration) { c.ShutdownTimeout = v }),
+	},
+	{
+		key:  "cors_allowed_origins",
+		doc:  "none (CORS off)",
+		list: true,
+		description: "Origins whose browser pages may call the API, comma-separated, each exactly " +
+			"`scheme://host[:port]` with scheme `http` or `https`. `*` is refused. Empty turns CORS off.",
+		parse: originsValue(func(c *Config, v []string) { c.CORSAllowedOrigins = v }),
+	},
+	{
+		key: "rate_limit_requests",
+		def: "1200",
+		description: "Requests allowed from one client IP in each `rate_limit_window`; " +
+			"`0` turns rate limiting off. At most 1000000.",
+		parse: intValue(0, 1_000_000, func(c *Config, v int) { c.RateLimitRequests = v }),
+	},
+	{
+		key:         "rate_limit_window",
+		def:         "1m",
+		description: "The window `rate_limit_requests` counts over. `1s` to `1h`.",
+		parse:       durationValue(time.Second, false, time.Hour, func(c *Config, v time.Duration) { c.RateLimitWindow = v }),
+	},
+	{
+		key:  "trusted_proxies",
+		doc:  "none",
+		list: true,
+		description: "Proxies whose `X-Forwarded-For` header is believed, comma-separated IPs or " +
+			"CIDRs (`10.0.0.0/8`). Empty believes no proxy: a client is the address it connects from.",
+		parse: proxiesValue(func(c *Config, v []netip.Prefix) { c.TrustedProxies = v }),
+	},
+	{
+		key:         "jobs_max_workers",
+		def:         "10",
+		description: "Background jobs run at the same time. 1 to 1000.",
+		parse:       intValue(1, 1000, func(c *Config, v int) { c.JobsMaxWorkers = v }),
+	},
+}
+
+// lookup returns the setting named key and its place in the table, or nil and -1.
+func lookup(key string) (*setting, int) {
+	for i := range settings {
+		if settings[i].key == key {
+			return &settings[i], i
+		}
+	}
+	return nil, -1
+}
+
+// Setting describes one configuration setting for documentation and tooling.
+type Setting struct {
+	// Key is the name in the YAML file, e.g. "log_level".
+	Key string
+	// Env is the environment variable, e.g. "IDENTITYD_LOG_LEVEL". Secret settings also
+	// accept Env + "_FILE", naming a file that holds the value.
+	Env string
+	// Default is the default as shown to users, in Markdown, e.g. "`info`".
+	Default string
+	// Description says what the setting does and which values it accepts, in Markdown.
+	Description string
+	// Secret settings are never printed, not even in error messages.
+	Secret bool
+}
+
+// Settings lists every setting in the order the documentation shows them.
+func Settings() []Setting {
+	out := make([]Setting, len(settings))
+	for i := range settings {
+		s := &settings[i]
+		out[i] = Setting{Key: s.key, Env: s.env(), Default: s.defaultDoc(), Description: s.description, Secret: s.secret}
+	}
+	return out
+}
+
+// MarkdownTable renders Settings as the configuration table of the README, one line per
+// setting, each line ending in a newline. The README test keeps the two identical.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Setting | Environment variable | Default | Description |\n")
+	b.WriteString("|---|---|---|---|\n")
+	for _, s := range Settings() {
+		env := "`" + s.Env + "`"
+		if s.Secret {
+			env += " or `" + s.Env + "_FILE`"
+		}
+		cells := []string{"`" + s.Key + "`", env, s.Default, s.Description}
+		for i, c := range cells {
+			// A pipe would end the cell early.
+			cells[i] = strings.ReplaceAll(c, "|", `\|`)
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	return b.String()
+}

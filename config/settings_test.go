@@ -1,0 +1,101 @@
+package config_test
+
+import (
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/identityd/identityd/config"
+)
+
+func TestSettingsAreTheDocumentedListInOrder(t *testing.T) {
+	want := [][2]string{
+		{"data_dir", "`./data`"},
+		{"database_url", "`sqlite:<data_dir>/identityd.db`"},
+		{"database_connect_timeout", "`30s`"},
+		{"database_max_conns", "`20`"},
+		{"migrate_on_start", "`true`"},
+		{"public_addr", "`127.0.0.1:8080`"},
+		{"admin_addr", "`127.0.0.1:8081`"},
+		{"issuer", "dev: `http://` + public_addr"},
+		{"encryption_keys", "none"},
+		{"log_level", "`info`"},
+		{"log_format", "`json` (`text` in dev)"},
+		{"log_file", "stderr"},
+		{"log_file_max_size_mb", "`100`"},
+		{"log_file_max_backups", "`10`"},
+		{"log_file_max_age_days", "`30`"},
+		{"http_body_limit", "`1MiB`"},
+		{"http_read_timeout", "`30s`"},
+		{"http_write_timeout", "`60s`"},
+		{"http_idle_timeout", "`120s`"},
+		{"shutdown_timeout", "`30s`"},
+		{"cors_allowed_origins", "none (CORS off)"},
+		{"rate_limit_requests", "`1200`"},
+		{"rate_limit_window", "`1m`"},
+		{"trusted_proxies", "none"},
+		{"jobs_max_workers", "`10`"},
+	}
+	var got [][2]string
+	for _, s := range config.Settings() {
+		got = append(got, [2]string{s.Key, s.Default})
+		if env := "IDENTITYD_" + strings.ToUpper(s.Key); s.Env != env {
+			t.Errorf("%s: Env = %q, want %q", s.Key, s.Env, env)
+		}
+		if secret := s.Key == "database_url" || s.Key == "encryption_keys"; s.Secret != secret {
+			t.Errorf("%s: Secret = %v, want %v", s.Key, s.Secret, secret)
+		}
+		if s.Description == "" || !strings.HasSuffix(s.Description, ".") {
+			t.Errorf("%s: Description %q should be a sentence", s.Key, s.Description)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("settings:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+func TestEveryPlainDocumentedDefaultIsWhatLoadUses(t *testing.T) {
+	// Setting every plain default explicitly must change nothing, so the documentation
+	// cannot drift from the code.
+	plain := regexp.MustCompile("^`([^`<]*)`$")
+	var env []string
+	for _, s := range config.Settings() {
+		if m := plain.FindStringSubmatch(s.Default); m != nil {
+			env = append(env, s.Env+"="+m[1])
+		}
+	}
+	if len(env) < 15 {
+		t.Fatalf("only %d plain defaults found: %q", len(env), env)
+	}
+	for _, dev := range []bool{false, true} {
+		implicit := mustLoad(t, config.Sources{Dev: dev, Env: prodEnv()})
+		explicit := mustLoad(t, config.Sources{Dev: dev, Env: prodEnv(env...)})
+		if !reflect.DeepEqual(implicit, explicit) {
+			t.Errorf("dev=%v: defaults differ from their documentation:\nloaded     %+v\ndocumented %+v", dev, *implicit, *explicit)
+		}
+	}
+}
+
+func TestMarkdownTableHasARowForEverySettingInOrder(t *testing.T) {
+	table := config.MarkdownTable()
+	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
+	settings := config.Settings()
+	if len(lines) != 2+len(settings) {
+		t.Fatalf("table has %d lines, want a header, a rule and %d rows:\n%s", len(lines), len(settings), table)
+	}
+	if lines[0] != "| Setting | Environment variable | Default | Description |" || lines[1] != "|---|---|---|---|" {
+		t.Errorf("header:\n%s\n%s", lines[0], lines[1])
+	}
+	for i, s := range settings {
+		row := lines[2+i]
+		env := "`" + s.Env + "`"
+		if s.Secret {
+			env += " or `" + s.Env + "_FILE`"
+		}
+		want := "| `" + s.Key + "` | " + env + " | " + s.Default + " | " + s.Description + " |"
+		if row != want {
+			t.Errorf("row %d:\ngot  %s\nwant %s", i, row, want)
+		}
+	}
+}

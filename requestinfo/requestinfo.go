@@ -1,0 +1,41 @@
+// Package requestinfo carries what is known about the HTTP request being served — its id,
+// the client's address, its user agent, the route it matched — from the server's
+// middleware to the code that logs or records it (access logs, audit events, error
+// reports). It holds facts about the request only, never services.
+package requestinfo
+
+import (
+	"context"
+	"net/netip"
+)
+
+// Info describes one request. The server's middleware creates it; Route is filled in
+// once the router has matched.
+type Info struct {
+	// ID is the request id, echoed to the client in X-Request-Id.
+	ID string
+	// ClientIP is the client's address, from X-Forwarded-For only when the connection
+	// comes from a trusted proxy.
+	ClientIP netip.Addr
+	// UserAgent is the client's User-Agent header, truncated.
+	UserAgent string
+	// Route is the matched route pattern ("GET /v1/status"), or "" before routing and
+	// for requests that matched none.
+	Route string
+}
+
+type key struct{}
+
+// With returns ctx carrying info.
+func With(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, key{}, info)
+}
+
+// From returns the request's Info, or an empty one outside a request, so callers need
+// not check.
+func From(ctx context.Context) *Info {
+	if info, ok := ctx.Value(key{}).(*Info); ok {
+		return info
+	}
+	return &Info{}
+}
