@@ -6,15 +6,21 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/identityd/identityd/admintokens"
 )
 
-// adminToken is how the API shows a token; it never carries the secret.
-type adminToken struct {
+// AdminToken is how the API shows an admin token; it never carries the secret.
+//
+// It is exported because huma documents the fields of embedded structs only when their
+// type is exported, and the create response embeds it: unexported, the document said
+// that response had no fields but "token".
+type AdminToken struct {
 	ID         string     `json:"id" example:"k3j5b2x7c9d1f4gh"`
 	Name       string     `json:"name" example:"deploy pipeline"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -23,8 +29,8 @@ type adminToken struct {
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
-func toAdminToken(t admintokens.Token) adminToken {
-	return adminToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+func toAdminToken(t admintokens.Token) AdminToken {
+	return AdminToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 		RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt}
 }
 
@@ -36,7 +42,7 @@ type listAdminTokensInput struct {
 type listAdminTokensOutput struct {
 	Link string `header:"Link" doc:"The next page, as <url>; rel=\"next\", when there is one."`
 	Body struct {
-		Items []adminToken `json:"items" nullable:"false"`
+		Items []AdminToken `json:"items" nullable:"false"`
 	}
 }
 
@@ -49,7 +55,7 @@ type createAdminTokenInput struct {
 
 type createAdminTokenOutput struct {
 	Body struct {
-		adminToken
+		AdminToken
 		Token string `json:"token" doc:"The token. It is shown only now; store it safely."`
 	}
 }
@@ -76,7 +82,7 @@ func (h *handlers) registerAdminTokens() {
 			return nil, h.fail(ctx, "list-admin-tokens", err)
 		}
 		out := &listAdminTokensOutput{}
-		out.Body.Items = make([]adminToken, 0, len(page.Tokens))
+		out.Body.Items = make([]AdminToken, 0, len(page.Tokens))
 		for _, t := range page.Tokens {
 			out.Body.Items = append(out.Body.Items, toAdminToken(t))
 		}
@@ -95,7 +101,17 @@ func (h *handlers) registerAdminTokens() {
 		Description:   "The response carries the token itself, once. Only its SHA-256 is kept.",
 		Tags:          []string{"Admin tokens"},
 		DefaultStatus: http.StatusCreated,
+		// huma answers a body it cannot parse with 400, one over the limit with 413 and
+		// one in another media type with 415.
+		Errors: []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType},
 	}), func(ctx context.Context, in *createAdminTokenInput) (*createAdminTokenOutput, error) {
+		// The JSON decoder turns invalid UTF-8 and lone surrogates into U+FFFD, so the
+		// name would be stored mangled and the domain's UTF-8 check never see it. A
+		// replacement character in a name is refused, since no one can tell it apart.
+		if strings.ContainsRune(in.Body.Name, utf8.RuneError) {
+			return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{
+				Location: "body.name", Message: "must be valid UTF-8"})
+		}
 		ttl, err := time.ParseDuration(in.Body.TTL)
 		if err != nil {
 			return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{
@@ -111,7 +127,7 @@ func (h *handlers) registerAdminTokens() {
 			return nil, h.fail(ctx, "create-admin-token", err)
 		}
 		out := &createAdminTokenOutput{}
-		out.Body.adminToken = toAdminToken(tok)
+		out.Body.AdminToken = toAdminToken(tok)
 		out.Body.Token = secret
 		return out, nil
 	})

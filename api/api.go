@@ -66,12 +66,13 @@ type handlers struct {
 	api huma.API
 }
 
-// operation fills in what every operation shares: the admin-token requirement and the
-// body limit.
+// operation fills in what every operation shares: the admin-token requirement, the
+// body limit, and the errors any of them may answer with (422 included, since every
+// operation rejects unknown query parameters).
 func (h *handlers) operation(op huma.Operation) huma.Operation {
 	op.Security = []map[string][]string{{bearerScheme: {}}}
 	op.MaxBodyBytes = h.d.BodyLimit
-	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusServiceUnavailable)
+	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusServiceUnavailable)
 	return op
 }
 

@@ -1,8 +1,7 @@
 package config_test
 
 import (
-	"errors"
-	"io/fs"
+	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -15,13 +14,15 @@ const (
 	tableEnd   = "<!-- config-table:end -->"
 )
 
+// updateREADME rewrites the table instead of checking it:
+//
+//	go test ./config -run README -update
+var updateREADME = flag.Bool("update", false, "rewrite the configuration table in ../README.md")
+
 // TestREADMEConfigurationTableIsGeneratedFromSettings keeps the README's table of
 // settings identical to MarkdownTable, so documentation cannot drift from the code.
 func TestREADMEConfigurationTableIsGeneratedFromSettings(t *testing.T) {
 	data, err := os.ReadFile("../README.md")
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip("../README.md does not exist yet; once it does, it must hold config.MarkdownTable() between the lines " + tableStart + " and " + tableEnd)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +32,15 @@ func TestREADMEConfigurationTableIsGeneratedFromSettings(t *testing.T) {
 	if !ok {
 		t.Fatalf("README.md has no configuration table between the lines %s and %s; add this block:\n\n%s", tableStart, tableEnd, block)
 	}
+	if got != want && *updateREADME {
+		text := strings.Replace(string(data), tableStart+"\n"+got+tableEnd, block, 1)
+		if err := os.WriteFile("../README.md", []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	if got != want {
-		t.Errorf("the configuration table in README.md is out of date; replace it with this block:\n\n%s", block)
+		t.Errorf("the configuration table in README.md is out of date; run go test ./config -run README -update, or replace it with this block:\n\n%s", block)
 	}
 }
 

@@ -68,8 +68,8 @@ var settings = [...]setting{
 	{
 		key:         "database_max_conns",
 		def:         "20",
-		description: "Most database connections open at once. 1 to 1000.",
-		parse:       intValue(1, 1000, func(c *Config, v int) { c.DatabaseMaxConns = v }),
+		description: "Most database connections open at once (on SQLite, the read pool beside the one writer). 4 to 1000: on PostgreSQL the job queue's listener and the migration lock each hold one.",
+		parse:       intValue(4, 1000, func(c *Config, v int) { c.DatabaseMaxConns = v }),
 	},
 	{
 		key:         "migrate_on_start",

@@ -239,7 +239,7 @@ func TestYAMLScalarsReachTheParserAsWritten(t *testing.T) {
 	inTempDir(t)
 	file := writeFile(t, "config.yaml", "migrate_on_start: yes\ndatabase_max_conns: 0x14\nmigrate_on_start_: 1\n")
 	wantError(t, config.Sources{Dev: true, File: file}, ""+
-		`database_max_conns = "0x14" (from config.yaml line 2): not a whole number. Fix: use a whole number from 1 to 1000.`+"\n"+
+		`database_max_conns = "0x14" (from config.yaml line 2): not a whole number. Fix: use a whole number from 4 to 1000.`+"\n"+
 		`migrate_on_start = "yes" (from config.yaml line 1): not true or false. Fix: use true or false.`+"\n"+
 		`migrate_on_start_ (from config.yaml line 3): not a known setting; did you mean migrate_on_start? Fix: rename it to migrate_on_start.`)
 }

@@ -140,12 +140,15 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, args river.JobArgs, o
 	return res.Job.ID, nil
 }
 
-// Start begins working jobs in the background. It returns at once.
+// Start begins working jobs in the background and returns at once. The queue runs until
+// Stop: ctx's values reach the jobs, but its end does not stop them, because River treats
+// a cancelled start context as a hard stop that cancels running jobs, and a server's
+// context ends exactly when it should be draining them gracefully.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.working {
 		return errors.New("jobs: an insert-only queue cannot start")
 	}
-	if err := q.b.start(ctx); err != nil {
+	if err := q.b.start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	return nil

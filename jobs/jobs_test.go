@@ -38,7 +38,11 @@ func (w *noteWorker) Work(ctx context.Context, job *river.Job[noteArgs]) error {
 		w.started <- struct{}{}
 	}
 	if w.release != nil {
-		<-w.release
+		select {
+		case <-w.release:
+		case <-ctx.Done():
+			return ctx.Err() // a hard stop cancelled the job
+		}
 	}
 	if job.Attempt <= job.Args.FailFirst {
 		return fmt.Errorf("attempt %d fails on purpose", job.Attempt)
@@ -197,13 +201,16 @@ func TestJobThatExhaustsItsAttemptsStaysVisibleAsDiscarded(t *testing.T) {
 	})
 }
 
-func TestStopWaitsForRunningJobsToFinish(t *testing.T) {
+func TestStopWaitsForRunningJobsToFinishEvenAfterTheStartContextEnds(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := &noteWorker{ran: make(chan string, 10), release: make(chan struct{}), started: make(chan struct{}, 1)}
 		q := newQueue(t, db, w)
 		id := enqueue(t, db, q, noteArgs{Note: "slow"}, nil)
-		if err := q.Start(ctx); err != nil {
+		// A server starts the queue with its serving context, which ends at SIGTERM,
+		// just before it stops the queue gracefully.
+		serving, endServing := context.WithCancel(ctx)
+		if err := q.Start(serving); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -211,6 +218,7 @@ func TestStopWaitsForRunningJobsToFinish(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("job did not start")
 		}
+		endServing()
 		var stopped atomic.Bool
 		done := make(chan error, 1)
 		go func() {
@@ -248,5 +256,57 @@ func TestListRefusesUnknownStatesAndAbsurdLimits(t *testing.T) {
 	}
 	if err := q.Start(context.Background()); err == nil {
 		t.Error("an insert-only queue started")
+	}
+}
+
+func TestQueueKeepsWorkingAfterPostgresComesBack(t *testing.T) {
+	base := storetest.FreshPostgresURL(t)
+	proxy := storetest.NewProxy(t, storetest.PostgresAddr(t, base))
+	db := storetest.Open(t, storetest.PostgresURLVia(t, base, proxy))
+	storetest.Migrate(t, db)
+	ctx := context.Background()
+	w := &noteWorker{ran: make(chan string, 10)}
+	q := newQueue(t, db, w)
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = q.Stop(ctx) }()
+	enqueue(t, db, q, noteArgs{Note: "before"}, nil)
+	if note := <-w.ran; note != "before" {
+		t.Fatal(note)
+	}
+
+	proxy.Cut()
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := q.Enqueue(ctx, tx, noteArgs{Note: "while down"}, nil)
+		return err
+	})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("enqueue with the database gone = %v, want ErrUnavailable", err)
+	}
+	time.Sleep(2 * time.Second) // let River's loops notice
+
+	proxy.Restore()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			_, err := q.Enqueue(ctx, tx, noteArgs{Note: "after"}, nil)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("could not enqueue after the database came back: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	select {
+	case note := <-w.ran:
+		if note != "after" {
+			t.Fatalf("worked %q, want the job enqueued after recovery", note)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the queue did not work jobs after the database came back")
 	}
 }

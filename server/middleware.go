@@ -86,7 +86,7 @@ func requestID(trusted []netip.Prefix, next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = rand.Text()
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		ua := r.UserAgent()
 		if len(ua) > 256 {
 			ua = ua[:256]
@@ -156,16 +156,29 @@ func observe(cfg chainConfig, next http.Handler) http.Handler {
 // identityd serves works without inline script or third-party hosts.
 const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// headerValue is a one-value header slice with no spare capacity, so that it can be shared
+// by every response: a handler that adds a value gets a new slice, never a write into
+// this one.
+func headerValue(v string) []string { return []string{v}[:1:1] }
+
+// securityHeaders sets the headers every response carries. They are assigned with their
+// canonical names directly: this runs on every request, and Header.Set would
+// canonicalise and allocate each time.
 func securityHeaders(hsts bool, next http.Handler) http.Handler {
+	set := map[string][]string{
+		"Content-Security-Policy":    headerValue(contentSecurityPolicy),
+		"X-Content-Type-Options":     headerValue("nosniff"),
+		"Referrer-Policy":            headerValue("no-referrer"),
+		"X-Frame-Options":            headerValue("DENY"),
+		"Cross-Origin-Opener-Policy": headerValue("same-origin"),
+	}
+	if hsts {
+		set["Strict-Transport-Security"] = headerValue("max-age=63072000")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if hsts {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
+		for k, v := range set {
+			h[k] = v
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -230,6 +243,9 @@ func cors(origins []string, next http.Handler) http.Handler {
 // against floods on each replica, not an exact cluster-wide quota.
 func rateLimit(cfg chainConfig, next http.Handler) http.Handler {
 	limiter := httprate.NewRateLimiter(cfg.rateRequests, cfg.rateWindow,
+		// Only the 429 says when to retry; counting headers on every response would cost
+		// each request three header writes for information few clients use.
+		httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}),
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
 			return requestinfo.From(r.Context()).ClientIP.String(), nil
 		}),

@@ -23,6 +23,7 @@ import (
 // the database at the previous version.
 type Migrator struct {
 	provider *goose.Provider
+	db       *DB
 }
 
 // MigratorOption adjusts a Migrator.
@@ -88,7 +89,7 @@ func NewMigrator(db *DB, opts ...MigratorOption) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrator: %w", err)
 	}
-	return &Migrator{provider: p}, nil
+	return &Migrator{provider: p, db: db}, nil
 }
 
 // Applied describes one migration that ran.
@@ -137,7 +138,7 @@ type MigrationStatus struct {
 func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 	list, err := m.provider.Status(ctx)
 	if err != nil {
-		return nil, migrationErr("status", err)
+		return nil, m.unavailable(ctx, migrationErr("status", err))
 	}
 	out := make([]MigrationStatus, 0, len(list))
 	for _, s := range list {
@@ -154,7 +155,20 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 // Version reports the database's schema version and the newest version this binary has.
 func (m *Migrator) Version(ctx context.Context) (current, latest int64, err error) {
 	current, latest, err = m.provider.GetVersions(ctx)
-	return current, latest, migrationErr("version", err)
+	return current, latest, m.unavailable(ctx, migrationErr("version", err))
+}
+
+// unavailable adds ErrUnavailable to err when the database does not answer. goose reads
+// through database/sql and wraps driver errors in its own, so the store's mapping never
+// saw them; a ping tells a database that is gone from one that is broken.
+func (m *Migrator) unavailable(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if perr := m.db.Ping(ctx); perr != nil {
+		return errors.Join(err, perr)
+	}
+	return err
 }
 
 func applied(res []*goose.MigrationResult) []Applied {

@@ -13,16 +13,6 @@ import (
 	"github.com/identityd/identityd/store/storetest"
 )
 
-func openURL(t *testing.T, url string) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	return db
-}
-
 func newMigrator(t *testing.T, db *store.DB, opts ...store.MigratorOption) *store.Migrator {
 	t.Helper()
 	m, err := store.NewMigrator(db, opts...)
@@ -48,7 +38,7 @@ func tableExists(t *testing.T, db *store.DB, name string) bool {
 func TestMigrationsGoUpDownAndUpAgain(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db := openURL(t, url)
+		db := storetest.Open(t, url)
 		m := newMigrator(t, db)
 
 		applied, err := m.Up(ctx)
@@ -103,7 +93,7 @@ func TestMigrationsGoUpDownAndUpAgain(t *testing.T) {
 func TestFailingMigrationLeavesThePreviousVersion(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db := openURL(t, url)
+		db := storetest.Open(t, url)
 		good := newMigrator(t, db)
 		if _, err := good.Up(ctx); err != nil {
 			t.Fatal(err)
@@ -146,7 +136,7 @@ func TestConcurrentMigrateUpOnPostgresAppliesOnce(t *testing.T) {
 		errs    [2]error
 	)
 	for i := range 2 {
-		db := openURL(t, url)
+		db := storetest.Open(t, url)
 		m := newMigrator(t, db)
 		wg.Add(1)
 		go func() {
@@ -162,7 +152,7 @@ func TestConcurrentMigrateUpOnPostgresAppliesOnce(t *testing.T) {
 	if (n0 == 0) == (n1 == 0) {
 		t.Fatalf("applied %d and %d migrations; want one migrator to apply all and the other none", n0, n1)
 	}
-	_, latest, _ := newMigrator(t, openURL(t, url)).Version(ctx)
+	_, latest, _ := newMigrator(t, storetest.Open(t, url)).Version(ctx)
 	if int64(n0+n1) != latest {
 		t.Fatalf("applied %d in all, want %d", n0+n1, latest)
 	}

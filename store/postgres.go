@@ -21,7 +21,9 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*DB, error)
 		return nil, errors.New("store: postgres: the database URL is malformed")
 	}
 	if opts.MaxConns > 0 {
-		cfg.MaxConns = int32(min(opts.MaxConns, 10_000))
+		// At least two: migrations hold one connection for their advisory lock while
+		// River's migrator runs on another.
+		cfg.MaxConns = int32(max(2, min(opts.MaxConns, 10_000)))
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		// Without a bound, a request that needs a new connection while the database is

@@ -35,6 +35,11 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	case strings.ContainsAny(path, "?#"):
 		return nil, errors.New("store: sqlite: the file path must not contain '?' or '#'")
 	}
+	if opts.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("store: sqlite: no database at %s (create it with identityd migrate up): %w", path, err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: sqlite: create directory for %s: %w", path, err)
 	}

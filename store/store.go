@@ -37,6 +37,9 @@ type Options struct {
 	MaxConns int
 	// Logger receives retry notices while the database is unreachable. Nil discards them.
 	Logger *slog.Logger
+	// MustExist refuses to create a new SQLite file, for commands that only use an
+	// existing database: a mistyped path is then an error, not a new empty database.
+	MustExist bool
 }
 
 // DB is an open database. It is safe for concurrent use.

@@ -313,3 +313,18 @@ func TestClaimServerAllowsOneServerPerSQLiteFile(t *testing.T) {
 	}
 	release2()
 }
+
+func TestMigratorReportsALostPostgresAsUnavailable(t *testing.T) {
+	base := storetest.FreshPostgresURL(t)
+	p := storetest.NewProxy(t, storetest.PostgresAddr(t, base))
+	db := storetest.Open(t, storetest.PostgresURLVia(t, base, p))
+	storetest.Migrate(t, db)
+	m := newMigrator(t, db)
+	p.Cut()
+	if _, _, err := m.Version(context.Background()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("version with the database gone = %v, want ErrUnavailable", err)
+	}
+	if _, err := m.Status(context.Background()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("status with the database gone = %v, want ErrUnavailable", err)
+	}
+}

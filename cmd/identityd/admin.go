@@ -13,20 +13,20 @@ import (
 )
 
 func newAdminCmd(e *env) *cobra.Command {
-	admin := &cobra.Command{Use: "admin", Short: "Administer identityd"}
-	token := &cobra.Command{
+	admin := groupCmd(&cobra.Command{Use: "admin", Short: "Administer identityd"})
+	token := groupCmd(&cobra.Command{
 		Use:   "token",
 		Short: "Create, list and revoke admin API tokens",
 		Long: `Admin tokens authorise calls to the management API (Authorization: Bearer <token>).
 A token is shown once, when it is created; identityd keeps only its SHA-256.`,
-	}
+	})
 	withTokens := func(fn func(cmd *cobra.Command, args []string, s *admintokens.Service) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd, e, false, false)
 			if err != nil {
 				return err
 			}
-			db, err := openStore(cmd.Context(), cfg)
+			db, err := openCurrentStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

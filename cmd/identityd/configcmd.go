@@ -7,7 +7,7 @@ import (
 )
 
 func newConfigCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Check the configuration"}
+	cmd := groupCmd(&cobra.Command{Use: "config", Short: "Check the configuration"})
 	var dev bool
 	validate := &cobra.Command{
 		Use:   "validate",

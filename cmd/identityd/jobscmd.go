@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +16,7 @@ import (
 )
 
 func newJobsCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "Inspect background jobs"}
+	cmd := groupCmd(&cobra.Command{Use: "jobs", Short: "Inspect background jobs"})
 	var (
 		p      jobs.ListParams
 		output string
@@ -37,7 +39,7 @@ func newJobsCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := openStore(cmd.Context(), cfg)
+			db, err := openCurrentStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -80,10 +82,20 @@ func newJobsCmd(e *env) *cobra.Command {
 	return cmd
 }
 
+// oneLine fits s into one table cell of at most max characters. Runs of white space
+// become one space, and other characters a terminal would act on become U+FFFD: job
+// errors can quote what a remote server said, and must not move the cursor or recolour
+// the operator's terminal. It cuts at a character boundary, never inside one.
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		return s[:max-1] + "…"
+	s = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
 	}
 	return s
 }

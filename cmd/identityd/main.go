@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,11 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal starts a graceful shutdown, a second one kills at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -73,12 +79,12 @@ func run(ctx context.Context, args []string, vars []string, stdin io.Reader, std
 }
 
 func newRootCmd(e *env) *cobra.Command {
-	root := &cobra.Command{
+	root := groupCmd(&cobra.Command{
 		Use:           "identityd",
 		Short:         "identityd: sign-in, OAuth 2 and OpenID Connect tokens, and authorization for your apps",
 		SilenceErrors: true,
 		SilenceUsage:  true,
-	}
+	})
 	root.PersistentFlags().String("config", "", "YAML configuration file (settings in the environment override it)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
@@ -98,6 +104,28 @@ func newRootCmd(e *env) *cobra.Command {
 func loadConfig(cmd *cobra.Command, e *env, dev, serving bool) (*config.Config, error) {
 	file, _ := cmd.Flags().GetString("config")
 	return config.Load(config.Sources{File: file, Env: e.vars, Dev: dev, Serving: serving})
+}
+
+// groupCmd makes cmd, which only groups subcommands, print its help when called alone
+// and refuse an unknown subcommand with the usage exit code. Left to itself, cobra prints
+// the help and exits 0 for "identityd migrate upp", so a typo in a deploy script would
+// pass for success; and it exits 1 for an unknown top-level command.
+func groupCmd(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError{errors.New(msg)}
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	return cmd
 }
 
 // exactArgs is cobra.ExactArgs with a usage exit code.

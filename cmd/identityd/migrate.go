@@ -6,35 +6,31 @@ import (
 	"log/slog"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/identityd/identityd/config"
 	"github.com/identityd/identityd/store"
 )
 
-// openStore opens the configured database for a command.
-func openStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	return store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.DatabaseConnectTimeout, MaxConns: 2})
-}
-
 func newMigrateCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := groupCmd(&cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, revert and inspect database schema migrations",
 		Long: `Apply, revert and inspect the versioned schema migrations of the configured database.
 
 On PostgreSQL, migrations take an advisory lock, so several replicas or operators may run
 them at once: one applies, the others wait and find nothing to do.`,
-	}
+	})
 	var to int64
-	withMigrator := func(fn func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error) func(*cobra.Command, []string) error {
+	// withMigrator runs fn on the configured database; only up may create it.
+	withMigrator := func(create bool, fn func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, e, false, false)
 			if err != nil {
 				return err
 			}
-			db, err := openStore(cmd.Context(), cfg)
+			db, err := openStore(cmd.Context(), cfg, !create)
 			if err != nil {
 				return err
 			}
@@ -47,53 +43,73 @@ them at once: one applies, the others wait and find nothing to do.`,
 			return fn(cmd.Context(), cmd, m)
 		}
 	}
-	report := func(applied []store.Applied, verb string) {
+	// report lists what ran, even when a later migration failed (err), so the operator
+	// knows where the database stands; "nothing to do" only when nothing failed either.
+	report := func(applied []store.Applied, verb string, err error) {
 		for _, a := range applied {
-			fmt.Fprintf(e.stdout, "%s %d %s (%s)\n", verb, a.Version, a.Name, a.Duration.Round(1e6))
+			fmt.Fprintf(e.stdout, "%s %d %s (%s)\n", verb, a.Version, a.Name, a.Duration.Round(10*time.Microsecond))
 		}
-		if len(applied) == 0 {
+		if len(applied) == 0 && err == nil {
 			fmt.Fprintln(e.stdout, "nothing to do")
+		}
+	}
+	// checkTo refuses a --to below min before the database is opened, so a usage
+	// mistake is not reported only after waiting for an unreachable database.
+	checkTo := func(min int64) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("to") && to < min {
+				return usageError{fmt.Errorf("--to must be %d or more", min)}
+			}
+			return nil
 		}
 	}
 
 	up := &cobra.Command{
-		Use:   "up",
-		Short: "Apply pending migrations (all, or up to --to N)",
-		Args:  exactArgs(0),
-		RunE: withMigrator(func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
+		Use:     "up",
+		Short:   "Apply pending migrations (all, or up to --to N)",
+		Args:    exactArgs(0),
+		PreRunE: checkTo(1),
+		RunE: withMigrator(true, func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
 			var (
 				applied []store.Applied
 				err     error
 			)
 			if cmd.Flags().Changed("to") {
+				if _, latest, verr := m.Version(ctx); verr == nil && to > latest {
+					return usageError{fmt.Errorf("--to %d: there is no such migration; the latest is %d", to, latest)}
+				}
 				applied, err = m.UpTo(ctx, to)
 			} else {
 				applied, err = m.Up(ctx)
 			}
-			report(applied, "applied")
+			report(applied, "applied", err)
 			return err
 		}),
 	}
 	up.Flags().Int64Var(&to, "to", 0, "apply up to and including this version")
 
 	down := &cobra.Command{
-		Use:   "down",
-		Short: "Revert the latest migration (or every migration above --to N)",
-		Args:  exactArgs(0),
-		RunE: withMigrator(func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
+		Use:     "down",
+		Short:   "Revert the latest migration (or every migration above --to N)",
+		Args:    exactArgs(0),
+		PreRunE: checkTo(0),
+		RunE: withMigrator(false, func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
 			var (
 				reverted []store.Applied
 				err      error
 			)
 			if cmd.Flags().Changed("to") {
-				if to < 0 {
-					return usageError{fmt.Errorf("--to must be 0 or more")}
-				}
 				reverted, err = m.DownTo(ctx, to)
 			} else {
-				reverted, err = m.Down(ctx)
+				// With nothing applied there is nothing to revert, as there is nothing
+				// to apply when up finds no pending migration; the migrator would
+				// call it an error ("no next version found").
+				var cur int64
+				if cur, _, err = m.Version(ctx); err == nil && cur > 0 {
+					reverted, err = m.Down(ctx)
+				}
 			}
-			report(reverted, "reverted")
+			report(reverted, "reverted", err)
 			return err
 		}),
 	}
@@ -103,7 +119,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 		Use:   "status",
 		Short: "List every migration and whether it is applied",
 		Args:  exactArgs(0),
-		RunE: withMigrator(func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
+		RunE: withMigrator(false, func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
 			list, err := m.Status(ctx)
 			if err != nil {
 				return err
@@ -125,7 +141,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 		Use:   "version",
 		Short: "Print the database's schema version",
 		Args:  exactArgs(0),
-		RunE: withMigrator(func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
+		RunE: withMigrator(false, func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
 			cur, latest, err := m.Version(ctx)
 			if err != nil {
 				return err

@@ -97,8 +97,8 @@ func SQLiteURL(t testing.TB) string {
 // SQLite opens a new migrated SQLite database, closed when the test ends.
 func SQLite(t testing.TB) *store.DB {
 	t.Helper()
-	db := open(t, SQLiteURL(t))
-	migrate(t, db)
+	db := Open(t, SQLiteURL(t))
+	Migrate(t, db)
 	return db
 }
 
@@ -115,7 +115,7 @@ func FreshPostgres(t testing.TB) *store.DB {
 	t.Helper()
 	h.start(t)
 	name := h.createDatabase(t, h.template)
-	return open(t, h.databaseURL(name))
+	return Open(t, h.databaseURL(name))
 }
 
 // FreshPostgresURL is the URL of a new, empty PostgreSQL database of the test's own.
@@ -125,7 +125,8 @@ func FreshPostgresURL(t testing.TB) string {
 	return h.databaseURL(h.createDatabase(t, ""))
 }
 
-func open(t testing.TB, rawURL string) *store.DB {
+// Open opens the database at rawURL, closed when the test ends.
+func Open(t testing.TB, rawURL string) *store.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -137,7 +138,8 @@ func open(t testing.TB, rawURL string) *store.DB {
 	return db
 }
 
-func migrate(t testing.TB, db *store.DB) {
+// Migrate applies every migration to db.
+func Migrate(t testing.TB, db *store.DB) {
 	t.Helper()
 	if err := migrateDB(db); err != nil {
 		t.Fatalf("storetest: %v", err)

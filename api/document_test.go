@@ -1,0 +1,263 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/identityd/identityd/api"
+	"github.com/identityd/identityd/store/storetest"
+)
+
+// document is the API's OpenAPI document, loaded once per test binary. Serving it touches
+// no database, so it comes from an API mounted without one.
+var document struct {
+	once   sync.Once
+	raw    map[string][]byte // by path: the 3.1 JSON and the 3.0 JSON
+	doc    *openapi3.T
+	router routers.Router
+	err    error
+}
+
+const (
+	documentPath   = "/v1/openapi.json"
+	document30Path = "/v1/openapi-3.0.json"
+)
+
+func loadDocument(t testing.TB) (*openapi3.T, routers.Router) {
+	t.Helper()
+	document.once.Do(func() {
+		mux := http.NewServeMux()
+		api.Register(mux, api.Deps{Version: "test", BodyLimit: bodyLimit, Logger: slog.New(slog.DiscardHandler)})
+		document.raw = map[string][]byte{}
+		for _, p := range []string{documentPath, document30Path} {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+			if rec.Code != http.StatusOK {
+				document.err = fmt.Errorf("GET %s: %d %s", p, rec.Code, rec.Body)
+				return
+			}
+			document.raw[p] = rec.Body.Bytes()
+		}
+		// kin-openapi v0.152.0 reads OpenAPI 3.1 (JSON Schema 2020-12 schemas, type
+		// arrays) and validates responses with the 2020-12 validator when the document
+		// says 3.1, so the document that clients get is the one checked.
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(document.raw[documentPath])
+		if err != nil {
+			document.err = fmt.Errorf("load %s: %v", documentPath, err)
+			return
+		}
+		document.doc = doc
+		document.router, document.err = gorillamux.NewRouter(doc)
+	})
+	if document.err != nil {
+		t.Fatal(document.err)
+	}
+	return document.doc, document.router
+}
+
+// conformsToDocument validates a reply to a documented operation against the document:
+// its status must be documented, and its headers and body must match what is documented
+// for that status. It returns the operation's id, or "" for a reply to anything else.
+func conformsToDocument(t testing.TB, r *http.Request, res reply) string {
+	t.Helper()
+	_, router := loadDocument(t)
+	route, params, err := router.FindRoute(r)
+	if err != nil {
+		return "" // not a documented operation: the docs, the document itself, a 404
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route},
+		Status:                 res.status,
+		Header:                 res.header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(res.body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s: the %d reply does not match the OpenAPI document (operation %s): %v\nbody: %s",
+			r.Method, r.URL, res.status, route.Operation.OperationID, err, res.body)
+	}
+	return route.Operation.OperationID
+}
+
+func TestTheOpenAPIDocumentIsValidOpenAPI31AndRequiresAnAdminTokenEverywhere(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t))
+	// Swagger UI fetches the document without credentials.
+	res := a.get(t, documentPath)
+	wantStatus(t, res, http.StatusOK, nil)
+	if ct := res.header.Get("Content-Type"); !strings.Contains(ct, "json") {
+		t.Errorf("Content-Type = %q, want JSON", ct)
+	}
+	var head struct {
+		OpenAPI string `json:"openapi"`
+	}
+	if err := json.Unmarshal(res.body, &head); err != nil || head.OpenAPI != "3.1.0" {
+		t.Fatalf(`"openapi" = %q (%v), want "3.1.0"`, head.OpenAPI, err)
+	}
+	for _, p := range []string{"/v1/openapi.yaml", document30Path} {
+		if res := a.get(t, p); res.status != http.StatusOK || len(res.body) == 0 {
+			t.Errorf("GET %s: %d, want the document", p, res.status)
+		}
+	}
+
+	doc, _ := loadDocument(t)
+	if !doc.IsOpenAPI31OrLater() {
+		t.Fatalf("kin-openapi reads the document as OpenAPI %s", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Errorf("the 3.1 document is not valid: %v", err)
+	}
+	doc30, err := openapi3.NewLoader().LoadFromData(document.raw[document30Path])
+	if err != nil {
+		t.Fatalf("load the 3.0 document: %v", err)
+	}
+	if err := doc30.Validate(context.Background()); err != nil || !strings.HasPrefix(doc30.OpenAPI, "3.0.") {
+		t.Errorf("the 3.0 document (openapi %q) is not valid: %v", doc30.OpenAPI, err)
+	}
+
+	scheme := doc.Components.SecuritySchemes[bearerSchemeName]
+	if scheme == nil || scheme.Value.Type != "http" || scheme.Value.Scheme != "bearer" {
+		t.Errorf("security scheme %s = %+v, want HTTP bearer", bearerSchemeName, scheme)
+	}
+	problem := doc.Components.Schemas["ErrorModel"]
+	if problem == nil {
+		t.Fatal("the document has no ErrorModel schema")
+	}
+	for _, field := range []string{"type", "title", "status", "detail", "instance", "errors"} {
+		if problem.Value.Properties[field] == nil {
+			t.Errorf("the problem schema lacks %q (RFC 9457)", field)
+		}
+	}
+
+	ops := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ops++
+			name := method + " " + path
+			if op.Security == nil || len(*op.Security) != 1 || len((*op.Security)[0]) != 1 || (*op.Security)[0][bearerSchemeName] == nil {
+				t.Errorf("%s: security %v, want exactly the %s requirement", name, op.Security, bearerSchemeName)
+			}
+			for _, code := range []int{http.StatusUnauthorized, http.StatusServiceUnavailable, http.StatusInternalServerError} {
+				if op.Responses.Status(code) == nil {
+					t.Errorf("%s: %d is not documented", name, code)
+				}
+			}
+			for code, r := range op.Responses.Map() {
+				if code < "400" {
+					continue
+				}
+				mt := r.Value.Content.Get("application/problem+json")
+				if mt == nil || mt.Schema == nil || mt.Schema.Ref != "#/components/schemas/ErrorModel" {
+					t.Errorf("%s: %s is not documented as an application/problem+json ErrorModel", name, code)
+				}
+			}
+		}
+	}
+	if ops != 4 {
+		t.Errorf("the document has %d operations, want 4 (status, list, create and revoke admin tokens)", ops)
+	}
+}
+
+// bearerSchemeName is the name the document gives the admin-token security scheme.
+const bearerSchemeName = "adminToken"
+
+func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
+	answered := map[string]map[int]bool{}
+	collect := func(a *testAPI) {
+		for op, statuses := range a.answered {
+			if answered[op] == nil {
+				answered[op] = map[int]bool{}
+			}
+			for s := range statuses {
+				answered[op][s] = true
+			}
+		}
+	}
+	all := func(failing bool) []request {
+		return []request{
+			{method: http.MethodGet, target: "/v1/status", failing: failing},
+			{method: http.MethodGet, target: "/v1/admin-tokens", failing: failing},
+			{method: http.MethodPost, target: "/v1/admin-tokens", body: `{}`, failing: failing},
+			{method: http.MethodDelete, target: "/v1/admin-tokens/x", failing: failing},
+		}
+	}
+	anonymous := http.Header{"Authorization": nil}
+
+	a := newAPI(t, storetest.SQLite(t))
+	victim := a.createToken(t, `{"name":"victim"}`)
+	for _, req := range []request{
+		{method: http.MethodGet, target: "/v1/status"},
+		{method: http.MethodGet, target: "/v1/status?x=1"},
+		{method: http.MethodGet, target: "/v1/admin-tokens?limit=1"},
+		{method: http.MethodGet, target: "/v1/admin-tokens?cursor=!!!"},
+		{method: http.MethodGet, target: "/v1/admin-tokens?limit=0"},
+		{method: http.MethodPost, target: "/v1/admin-tokens", body: `{"name":`},
+		{method: http.MethodPost, target: "/v1/admin-tokens", body: `{"ttl":"1s"}`},
+		{method: http.MethodPost, target: "/v1/admin-tokens", body: `{"name":"` + strings.Repeat("a", bodyLimit) + `"}`},
+		{method: http.MethodPost, target: "/v1/admin-tokens", body: `{}`, header: http.Header{"Content-Type": {"text/plain"}}},
+		{method: http.MethodDelete, target: "/v1/admin-tokens/" + victim.ID},
+		{method: http.MethodDelete, target: "/v1/admin-tokens/nosuchtoken"},
+		{method: http.MethodDelete, target: "/v1/admin-tokens/" + strings.Repeat("x", 65)},
+	} {
+		a.do(t, req)
+	}
+	for _, req := range all(false) {
+		req.header = anonymous
+		a.do(t, req)
+	}
+	collect(a)
+
+	broken := newAPI(t, storetest.SQLite(t))
+	if _, err := broken.db.Exec(context.Background(), `DROP TABLE admin_tokens`); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range all(true) {
+		broken.do(t, req)
+	}
+	collect(broken)
+
+	outage := false
+	t.Run("postgres outage", func(t *testing.T) {
+		db, p := proxiedPostgres(t)
+		a := newAPI(t, db)
+		p.Cut()
+		for _, req := range all(false) {
+			a.do(t, req)
+		}
+		collect(a)
+		outage = true
+	})
+
+	doc, _ := loadDocument(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for code := range op.Responses.Map() {
+				status, err := strconv.Atoi(code)
+				if err != nil {
+					t.Errorf("%s %s documents a %q response; want only explicit statuses", method, path, code)
+					continue
+				}
+				if status == http.StatusServiceUnavailable && !outage {
+					t.Logf("%s %s: 503 not checked without PostgreSQL", method, path)
+					continue
+				}
+				if !answered[op.OperationID][status] {
+					t.Errorf("%s %s (%s) documents %d, but no request here got it", method, path, op.OperationID, status)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/config"
+	"github.com/identityd/identityd/server"
+	"github.com/identityd/identityd/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testConfig loads a dev configuration on dbURL, with extra settings as KEY=value.
+func testConfig(t *testing.T, dbURL string, extra ...string) *config.Config {
+	t.Helper()
+	env := append([]string{
+		"IDENTITYD_DATABASE_URL=" + dbURL,
+		"IDENTITYD_DATA_DIR=" + t.TempDir(),
+		"IDENTITYD_DATABASE_CONNECT_TIMEOUT=5s",
+		"IDENTITYD_SHUTDOWN_TIMEOUT=10s",
+	}, extra...)
+	cfg, err := config.Load(config.Sources{Env: env, Dev: true, Serving: true})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+func newServer(t *testing.T, cfg *config.Config) (*server.Server, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	s, err := server.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), "test")
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s, logs
+}
+
+func adminToken(t *testing.T, url string) string {
+	t.Helper()
+	db := storetest.Open(t, url)
+	secret, _, err := admintokens.New(db, time.Now).Create(context.Background(), "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+func get(t *testing.T, h http.Handler, path, token string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestServerAnswersHealthReadinessMetricsAndStatus(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		s, _ := newServer(t, testConfig(t, url))
+		public, admin := s.Handlers()
+		token := adminToken(t, url)
+		for name, h := range map[string]http.Handler{"public": public, "admin": admin} {
+			for _, path := range []string{"/healthz", "/readyz"} {
+				if w := get(t, h, path, ""); w.Code != http.StatusOK {
+					t.Errorf("%s %s: %d %s", name, path, w.Code, w.Body)
+				}
+			}
+		}
+		if w := get(t, public, "/metrics", ""); w.Code != http.StatusNotFound {
+			t.Errorf("metrics exposed on the public listener: %d", w.Code)
+		}
+		w := get(t, admin, "/v1/status", token)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"backend":"`+strings.SplitN(url, ":", 2)[0]) {
+			t.Fatalf("status: %d %s", w.Code, w.Body)
+		}
+		m := get(t, admin, "/metrics", "").Body.String()
+		for _, want := range []string{
+			`identityd_http_requests_total{listener="public",method="GET",route="GET /healthz",status="200"} 1`,
+			`identityd_http_requests_total{listener="admin",method="GET",route="GET /v1/status",status="200"} 1`,
+			`identityd_http_request_duration_seconds_bucket{listener="admin",method="GET",route="GET /v1/status"`,
+			`identityd_db_connections_open{backend=`,
+			`go_goroutines `,
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+func TestReadyzIsUnavailableWhileMigrationsArePending(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		s, _ := newServer(t, testConfig(t, url, "IDENTITYD_MIGRATE_ON_START=false"))
+		public, _ := s.Handlers()
+		if w := get(t, public, "/healthz", ""); w.Code != http.StatusOK {
+			t.Fatalf("healthz: %d", w.Code)
+		}
+		w := get(t, public, "/readyz", "")
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "migrate up") ||
+			w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("readyz with pending migrations: %d %s", w.Code, w.Body)
+		}
+	})
+}
+
+func TestLosingPostgresMakesReadyzFailAndEverythingRecovers(t *testing.T) {
+	base := storetest.FreshPostgresURL(t)
+	proxy := storetest.NewProxy(t, storetest.PostgresAddr(t, base))
+	url := storetest.PostgresURLVia(t, base, proxy)
+	s, logs := newServer(t, testConfig(t, url))
+	public, admin := s.Handlers()
+	token := adminToken(t, url)
+	if w := get(t, public, "/readyz", ""); w.Code != http.StatusOK {
+		t.Fatalf("readyz before: %d", w.Code)
+	}
+
+	proxy.Cut()
+	w := get(t, public, "/readyz", "")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("readyz with the database gone: %d %s", w.Code, w.Body)
+	}
+	if w := get(t, public, "/healthz", ""); w.Code != http.StatusOK {
+		t.Fatalf("healthz must not depend on the database: %d", w.Code)
+	}
+	w = get(t, admin, "/v1/status", token)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" ||
+		w.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("status with the database gone: %d %s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "EOF") || strings.Contains(w.Body.String(), "pgx") || strings.Contains(w.Body.String(), proxy.Addr) {
+		t.Errorf("503 body leaks driver details: %s", w.Body)
+	}
+
+	proxy.Restore()
+	deadline := time.Now().Add(20 * time.Second)
+	for get(t, public, "/readyz", "").Code != http.StatusOK || get(t, admin, "/v1/status", token).Code != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("did not recover after the database came back; log:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// serve runs s on its listeners until the returned stop is called; stop returns Serve's
+// error.
+func serve(t *testing.T, s *server.Server) (stop func() error) {
+	t.Helper()
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				err = fmt.Errorf("Serve did not return after shutdown began")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		cfg := testConfig(t, url, "IDENTITYD_PUBLIC_ADDR=127.0.0.1:18080", "IDENTITYD_ADMIN_ADDR=127.0.0.1:18081")
+		cfg.PublicAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.2:0" // any free ports, two listeners
+		s, _ := newServer(t, cfg)
+		token := adminToken(t, url)
+		stop := serve(t, s)
+		adminAddr := s.Addrs()[1].String()
+
+		// A request whose body is still arriving when shutdown begins.
+		conn, err := net.Dial("tcp", adminAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		body := `{"name":"in flight","ttl":"1h"}`
+		fmt.Fprintf(conn, "POST /v1/admin-tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body[:10])
+		time.Sleep(200 * time.Millisecond) // let the server start reading it
+
+		stopped := make(chan error, 1)
+		go func() { stopped <- stop() }()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case err := <-stopped:
+			t.Fatalf("Serve returned (%v) with a request in flight", err)
+		default:
+		}
+		if _, err := net.DialTimeout("tcp", adminAddr, time.Second); err == nil {
+			t.Error("new connections still accepted after shutdown began")
+		}
+
+		if _, err := io.WriteString(conn, body[10:]); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("in-flight request got no answer: %v", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("in-flight request: %d %s", resp.StatusCode, b)
+		}
+		if err := <-stopped; err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	})
+}
+
+func TestOneAddressCanServeBothListeners(t *testing.T) {
+	url := storetest.SQLiteURL(t)
+	cfg := testConfig(t, url)
+	cfg.PublicAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
+	s, _ := newServer(t, cfg)
+	serve(t, s)
+	if n := len(s.Addrs()); n != 1 {
+		t.Fatalf("%d listeners, want one shared", n)
+	}
+	token := adminToken(t, url)
+	base := "http://" + s.Addrs()[0].String()
+	for path, want := range map[string]int{"/healthz": 200, "/v1/status": 200, "/metrics": 200, "/docs": 200, "/nope": 404} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestTracesAreExportedOverOTLPWhenConfigured(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		spans = map[string]string{} // name → trace id
+	)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req collectortrace.ExportTraceServiceRequest
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+			http.Error(w, "bad export", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, sp := range ss.Spans {
+					spans[sp.Name] = fmt.Sprintf("%x", sp.TraceId)
+				}
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		out, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
+		_, _ = w.Write(out)
+	}))
+	defer receiver.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.URL)
+
+	cfg := testConfig(t, storetest.SQLiteURL(t))
+	cfg.PublicAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.2:0"
+	s, _ := newServer(t, cfg)
+	stop := serve(t, s)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest("GET", "http://"+s.Addrs()[0].String()+"/healthz", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := stop(); err != nil { // shutdown flushes the exporter
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got, ok := spans["GET /healthz"]; !ok || got != traceID {
+		t.Fatalf("exported spans %v; want GET /healthz in trace %s", spans, traceID)
+	}
+}
+
+func TestLogFileIsRotatedAndRedacted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, storetest.SQLiteURL(t),
+		"IDENTITYD_LOG_FILE="+filepath.Join(dir, "identityd.log"), "IDENTITYD_LOG_FILE_MAX_SIZE_MB=1",
+		"IDENTITYD_LOG_FILE_MAX_BACKUPS=2", "IDENTITYD_LOG_FORMAT=json")
+	logger, closer := server.NewLogger(cfg, io.Discard)
+	filler := strings.Repeat("x", 1000)
+	for range 2500 { // about 2.5 MB: at least two rotations
+		logger.Info("filler", slog.String("data", filler), slog.String("client_secret", "hunter2"))
+	}
+	if err := closer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		entries, _ := os.ReadDir(dir)
+		backups := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "identityd-") {
+				backups++
+			}
+		}
+		if backups >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no rotated log file in %v", entries)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	current, err := os.ReadFile(filepath.Join(dir, "identityd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(current, []byte("hunter2")) || !bytes.Contains(current, []byte(`"client_secret":"[REDACTED]"`)) {
+		t.Fatal("log file holds the secret, or lacks the redaction")
+	}
+	var line map[string]any
+	if err := json.Unmarshal(bytes.SplitN(current, []byte("\n"), 2)[0], &line); err != nil {
+		t.Fatalf("log line is not JSON: %v", err)
+	}
+}
