@@ -376,3 +376,37 @@ func TestLogFileIsRotatedAndRedacted(t *testing.T) {
 		t.Fatalf("log line is not JSON: %v", err)
 	}
 }
+
+func TestSlowClientsAreCutOffByTheReadTimeout(t *testing.T) {
+	cfg := testConfig(t, storetest.SQLiteURL(t), "IDENTITYD_HTTP_READ_TIMEOUT=1s")
+	cfg.PublicAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.2:0"
+	s, _ := newServer(t, cfg)
+	serve(t, s)
+	conn, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers that never end, a byte at a time, as a slowloris attack sends them.
+	start := time.Now()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1)
+	for {
+		if _, err := io.WriteString(conn, "X"); err != nil {
+			break // the server closed the connection
+		}
+		if _, err := conn.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the server kept a connection whose headers never ended")
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Fatalf("connection cut after %v, want about the 1s read timeout", elapsed)
+	}
+}
