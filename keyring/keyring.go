@@ -104,11 +104,14 @@ func (id keyID) String() string { return hex.EncodeToString(id[:]) }
 type sealer struct {
 	id   keyID
 	aead cipher.AEAD
+	// secret is a copy of the configured key, from which Derive makes keys for other
+	// purposes; it never leaves the package.
+	secret []byte
 }
 
-// Keyring seals and opens secrets under the configured keys. Create one with New. It
-// holds no key bytes after New returns, only the derived AES keys, and is safe for
-// concurrent use.
+// Keyring seals and opens secrets under the configured keys, and derives keys for other
+// purposes from them (Derive). Create one with New. It keeps its own copy of the keys and
+// is safe for concurrent use.
 type Keyring struct {
 	current *sealer
 	byID    map[keyID]*sealer
@@ -117,7 +120,7 @@ type Keyring struct {
 // New builds a Keyring from the configured keys, current first. It needs at least one
 // key; each must be exactly KeySize bytes and appear once. Errors name keys by their
 // position in the list (1 for the first), never by their bytes, and report every
-// problem at once. New keeps no reference to keys, so the caller may clear them after.
+// problem at once. New copies the keys, so the caller may clear them after.
 func New(keys [][]byte) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("keyring: no encryption keys configured; at least one 32-byte key is required")
@@ -170,7 +173,7 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create AES-GCM: %w", err)
 	}
-	return &sealer{id: deriveKeyID(key), aead: aead}, nil
+	return &sealer{id: deriveKeyID(key), aead: aead, secret: append([]byte(nil), key...)}, nil
 }
 
 // deriveKeyID hashes the key under its own prefix, so the id is stable across restarts

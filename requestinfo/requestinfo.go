@@ -22,7 +22,34 @@ type Info struct {
 	// Route is the matched route pattern ("GET /v1/status"), or "" before routing and
 	// for requests that matched none.
 	Route string
+	// Actor is who the request acts as, once authentication has said; the zero Actor
+	// before.
+	Actor Actor
 }
+
+// Actor is who performs an action: a person, an OAuth client, an admin token, or
+// identityd itself.
+type Actor struct {
+	Kind ActorKind `json:"kind"`
+	ID   string    `json:"id"`
+}
+
+// ActorKind names the kinds of actor.
+type ActorKind string
+
+// The kinds of actor.
+const (
+	ActorUser       ActorKind = "user"
+	ActorClient     ActorKind = "client"
+	ActorAdminToken ActorKind = "admin_token"
+	ActorSystem     ActorKind = "system"
+)
+
+// System is identityd acting on its own: at start-up, in background jobs.
+var System = Actor{Kind: ActorSystem, ID: "identityd"}
+
+// CLI is an operator acting through the identityd command line on the host.
+var CLI = Actor{Kind: ActorSystem, ID: "cli"}
 
 type key struct{}
 

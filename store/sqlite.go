@@ -20,10 +20,10 @@ import (
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
 // sqliteParams apply to both pools. WAL lets readers run beside the writer; FULL sync
-// keeps every acknowledged commit through a power loss, not only a process crash;
-// immediate transactions take the write lock at BEGIN, so a transaction never fails
-// halfway when upgrading from reader to writer.
-const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+// keeps every acknowledged commit through a power loss, not only a process crash. The
+// writer's transactions are immediate — they take the write lock at BEGIN, so one never
+// fails halfway when upgrading from reader to writer.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 
 func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	path = strings.TrimPrefix(path, "//")
@@ -44,7 +44,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: sqlite: create directory for %s: %w", path, err)
 	}
 
-	writer, err := sql.Open("sqlite", path+"?"+sqliteParams+"&_pragma=journal_mode(WAL)")
+	writer, err := sql.Open("sqlite", path+"?"+sqliteParams+"&_txlock=immediate&_pragma=journal_mode(WAL)")
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: open %s: %w", path, err)
 	}
@@ -57,7 +57,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: sqlite: open %s: %w", path, err)
 	}
 
-	reader, err := sql.Open("sqlite", path+"?"+sqliteParams+"&_pragma=query_only(1)")
+	// Readers begin deferred: a read transaction is a WAL snapshot and takes no write
+	// lock.
+	reader, err := sql.Open("sqlite", path+"?"+sqliteParams+"&_txlock=deferred&_pragma=query_only(1)")
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("store: sqlite: open %s: %w", path, err)

@@ -328,3 +328,39 @@ func TestMigratorReportsALostPostgresAsUnavailable(t *testing.T) {
 		t.Fatalf("status with the database gone = %v, want ErrUnavailable", err)
 	}
 }
+
+func TestReadTxSeesOneSnapshotWhateverCommitsMeanwhile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tbl := scratchTable(t, db)
+		if _, err := db.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (1, 'a', $1)", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		count := func(q store.Queryer) int {
+			var n int
+			if err := q.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		err := db.ReadTx(ctx, func(tx *store.Tx) error {
+			before := count(tx)
+			if _, err := db.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (2, 'b', $1)", time.Now()); err != nil {
+				return err
+			}
+			if after := count(tx); after != before {
+				t.Errorf("the snapshot changed from %d to %d rows", before, after)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (3, 'c', $1)", time.Now()); err == nil {
+				t.Error("a read-only transaction wrote")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(db); n != 2 {
+			t.Fatalf("after the snapshot: %d rows, want 2", n)
+		}
+	})
+}

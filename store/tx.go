@@ -42,6 +42,31 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return tx.commit(ctx)
 }
 
+// ReadTx runs fn in a read-only transaction that sees one consistent snapshot of the
+// database for all its queries, whatever commits meanwhile: for readers that must not
+// see half of a concurrent change (verifying the audit chain while the sealer extends
+// it). On SQLite it runs on the read pool and does not hold up writers.
+func (db *DB) ReadTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var tx *Tx
+	if db.dialect == Postgres {
+		t, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return fmt.Errorf("store: begin: %w", mapPostgresErr(err))
+		}
+		tx = &Tx{dialect: Postgres, pg: t}
+	} else {
+		t, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return fmt.Errorf("store: begin: %w", mapSQLiteErr(err))
+		}
+		tx = &Tx{dialect: SQLite, lite: t}
+	}
+	// Nothing was written: ending it either way is the same, and rollback cannot fail
+	// a reader that got its answer.
+	defer func() { _ = tx.rollback(ctx) }()
+	return fn(tx)
+}
+
 func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	if db.dialect == Postgres {
 		t, err := db.pool.Begin(ctx)
