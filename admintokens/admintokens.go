@@ -23,6 +23,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/store"
 )
 
@@ -70,15 +71,22 @@ func (t Token) Active(now time.Time) bool {
 	return t.RevokedAt == nil && now.Before(t.ExpiresAt)
 }
 
-// Service manages admin tokens in the database.
-type Service struct {
-	db  *store.DB
-	now func() time.Time
+// Recorder records audit events in the transaction of the change they describe.
+type Recorder interface {
+	Record(ctx context.Context, tx *store.Tx, ev audit.Event) error
 }
 
-// New returns a Service over db; now is the clock (time.Now in production).
-func New(db *store.DB, now func() time.Time) *Service {
-	return &Service{db: db, now: now}
+// Service manages admin tokens in the database.
+type Service struct {
+	db    *store.DB
+	now   func() time.Time
+	audit Recorder
+}
+
+// New returns a Service over db that records every change in audit; now is the clock
+// (time.Now in production).
+func New(db *store.DB, now func() time.Time, audit Recorder) *Service {
+	return &Service{db: db, now: now, audit: audit}
 }
 
 // Create makes a new token valid for ttl and returns its secret, which is not stored and
@@ -100,9 +108,15 @@ func (s *Service) Create(ctx context.Context, name string, ttl time.Duration) (s
 	now := s.now().UTC().Truncate(time.Microsecond)
 	tok = Token{ID: newID(), Name: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	hash := sha256.Sum256([]byte(secret))
-	_, err = s.db.Exec(ctx,
-		`INSERT INTO admin_tokens (id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		tok.ID, tok.Name, hash[:], tok.CreatedAt, tok.ExpiresAt)
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO admin_tokens (id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			tok.ID, tok.Name, hash[:], tok.CreatedAt, tok.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.AdminTokenCreated(tok.ID, tok.Name, tok.ExpiresAt))
+	})
 	if err != nil {
 		return "", Token{}, fmt.Errorf("admintokens: create: %w", err)
 	}
@@ -151,12 +165,17 @@ func (s *Service) Revoke(ctx context.Context, id string) (Token, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var tok Token
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now, id); err != nil {
+		n, err := tx.Exec(ctx, `UPDATE admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now, id)
+		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx,
+		err = tx.QueryRow(ctx,
 			`SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens WHERE id = $1`, id).
 			Scan(&tok.ID, &tok.Name, &tok.CreatedAt, &tok.ExpiresAt, &tok.RevokedAt, &tok.LastUsedAt)
+		if err != nil || n == 0 {
+			return err // unknown, or revoked before: nothing changed, nothing to record
+		}
+		return s.audit.Record(ctx, tx, audit.AdminTokenRevoked(tok.ID, tok.Name))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return Token{}, ErrNotFound
@@ -240,9 +259,17 @@ func (s *Service) DeleteExpired(ctx context.Context, batch int) (int64, error) {
 	now := s.now()
 	var total int64
 	for {
-		n, err := s.db.Exec(ctx,
-			`DELETE FROM admin_tokens WHERE id IN (SELECT id FROM admin_tokens WHERE expires_at <= $1 LIMIT $2)`,
-			now, batch)
+		var n int64
+		err := s.db.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.Exec(ctx,
+				`DELETE FROM admin_tokens WHERE id IN (SELECT id FROM admin_tokens WHERE expires_at <= $1 LIMIT $2)`,
+				now, batch)
+			if err != nil || n == 0 {
+				return err
+			}
+			return s.audit.Record(ctx, tx, audit.AdminTokensExpiredDeleted(n))
+		})
 		if err != nil {
 			return total, fmt.Errorf("admintokens: delete expired: %w", err)
 		}

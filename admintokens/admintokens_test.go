@@ -13,6 +13,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
@@ -39,7 +41,7 @@ func TestCreatedTokenVerifiesUntilItExpires(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		c := newClock()
-		s := admintokens.New(db, c.Now)
+		s := admintokens.New(db, c.Now, audittest.NewLog(t, db))
 		secret, tok, err := s.Create(ctx, "deploy bot", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +66,7 @@ func TestCreatedTokenVerifiesUntilItExpires(t *testing.T) {
 func TestOnlyTheHashOfATokenIsStored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := admintokens.New(db, newClock().Now)
+		s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
 		secret, tok, err := s.Create(ctx, "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +88,7 @@ func TestOnlyTheHashOfATokenIsStored(t *testing.T) {
 func TestRevokedTokenNoLongerVerifies(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := admintokens.New(db, newClock().Now)
+		s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
 		secret, tok, err := s.Create(ctx, "ci", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +113,7 @@ func TestRevokedTokenNoLongerVerifies(t *testing.T) {
 func TestVerifyRejectsMalformedAndForgedTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := admintokens.New(db, newClock().Now)
+		s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
 		secret, _, err := s.Create(ctx, "x", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +134,7 @@ func TestVerifyRejectsMalformedAndForgedTokens(t *testing.T) {
 
 func TestCreateValidatesNameAndTTL(t *testing.T) {
 	db := storetest.SQLite(t)
-	s := admintokens.New(db, newClock().Now)
+	s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
 	cases := []struct {
 		name  string
 		ttl   time.Duration
@@ -162,7 +164,7 @@ func TestCleanupJobDeletesExpiredTokensOnly(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		c := newClock()
-		s := admintokens.New(db, c.Now)
+		s := admintokens.New(db, c.Now, audittest.NewLog(t, db))
 		_, old, err := s.Create(ctx, "old", time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -211,7 +213,7 @@ func TestListPagesThroughEveryTokenNewestFirst(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		c := newClock()
-		s := admintokens.New(db, c.Now)
+		s := admintokens.New(db, c.Now, audittest.NewLog(t, db))
 		var want []string
 		for i := range 7 {
 			_, tok, err := s.Create(ctx, fmt.Sprint("t", i), time.Hour)
@@ -271,6 +273,44 @@ func TestListPagesThroughEveryTokenNewestFirst(t *testing.T) {
 			if _, err := s.List(ctx, limit, ""); !errors.As(err, &ve) {
 				t.Errorf("List with limit %d = %v, want a validation error", limit, err)
 			}
+		}
+	})
+}
+
+func TestEveryChangeToATokenIsAudited(t *testing.T) {
+	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newClock()
+		log := audittest.NewLog(t, db)
+		s := admintokens.New(db, c.Now, log)
+		_, tok, err := s.Create(ctx, "ci", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := s.Revoke(ctx, tok.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := s.Create(ctx, "too long a life", 400*24*time.Hour); err == nil {
+			t.Fatal("a refused create succeeded")
+		}
+		c.Advance(time.Hour)
+		if n, err := s.DeleteExpired(ctx, 100); err != nil || n != 1 {
+			t.Fatalf("delete expired = %d, %v", n, err)
+		}
+		page, err := log.Query(ctx, audit.Filter{Type: "admin.token"}, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range page.Events {
+			got = append(got, e.Type+":"+e.Target.ID)
+		}
+		want := []string{audit.TypeAdminTokensExpired + ":expired", audit.TypeAdminTokenRevoked + ":" + tok.ID,
+			audit.TypeAdminTokenCreated + ":" + tok.ID}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("audit events, newest first:\n got %v\nwant %v", got, want)
 		}
 	})
 }

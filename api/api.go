@@ -13,11 +13,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/redact"
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
@@ -28,6 +30,15 @@ type Deps struct {
 	DB          *store.DB
 	Migrator    *store.Migrator
 	AdminTokens *admintokens.Service
+	Audit       *audit.Log
+	// AuditHub wakes live audit streams when the chain grows.
+	AuditHub *audit.Hub
+	// Shutdown is closed when the server begins to shut down; live streams end then.
+	Shutdown <-chan struct{}
+	// MaxStreams caps live audit streams (64 when zero); StreamWriteTimeout is how long
+	// one write to a stream may block before the client is cut off (10s when zero).
+	MaxStreams         int
+	StreamWriteTimeout time.Duration
 	// Version is identityd's version, reported by /v1/status and in the OpenAPI document.
 	Version string
 	// BodyLimit caps request bodies, as the server's middleware does.
@@ -53,17 +64,26 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	}
 	cfg.Transformers = append(cfg.Transformers, scrubErrorValues)
 	a := humago.New(mux, cfg)
-	h := &handlers{d: d, api: a}
+	if d.MaxStreams <= 0 {
+		d.MaxStreams = 64
+	}
+	if d.StreamWriteTimeout <= 0 {
+		d.StreamWriteTimeout = 10 * time.Second
+	}
+	h := &handlers{d: d, api: a, streams: make(chan struct{}, d.MaxStreams)}
 	a.UseMiddleware(h.authenticate)
 	h.registerStatus()
 	h.registerAdminTokens()
+	h.registerAudit()
+	h.registerStream(mux)
 	registerDocs(mux)
 	return a
 }
 
 type handlers struct {
-	d   Deps
-	api huma.API
+	d       Deps
+	api     huma.API
+	streams chan struct{} // a slot per live stream
 }
 
 // operation fills in what every operation shares: the admin-token requirement, the

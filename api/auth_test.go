@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 )
@@ -41,7 +42,7 @@ func TestRequestsWithoutAValidAdminTokenAreChallenged(t *testing.T) {
 		ctx := context.Background()
 
 		// An expired token: made by a clock two hours behind the API's, valid for one.
-		past := admintokens.New(db, func() time.Time { return a.clock.Now().Add(-2 * time.Hour) })
+		past := admintokens.New(db, func() time.Time { return a.clock.Now().Add(-2 * time.Hour) }, audittest.NewLog(t, db))
 		expired, _, err := past.Create(ctx, "expired", time.Hour)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/identityd/identityd/admintokens"
 	"github.com/identityd/identityd/api"
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 )
@@ -88,10 +90,11 @@ func newAPISplit(t testing.TB, db, tokensDB *store.DB) *testAPI {
 	}
 	a := &testAPI{mux: http.NewServeMux(), db: db, clock: newClock(), logs: &logBuffer{}, latest: latest,
 		answered: map[string]map[int]bool{}}
-	a.tokens = admintokens.New(tokensDB, a.clock.Now)
+	a.tokens = admintokens.New(tokensDB, a.clock.Now, audittest.NewLog(t, tokensDB))
 	api.Register(a.mux, api.Deps{
-		DB: db, Migrator: m, AdminTokens: a.tokens,
-		Version: "test", BodyLimit: bodyLimit,
+		DB: db, Migrator: m, AdminTokens: a.tokens, Audit: audittest.NewLog(t, db), AuditHub: audit.NewHub(),
+		Shutdown: make(chan struct{}),
+		Version:  "test", BodyLimit: bodyLimit,
 		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)),
 	})
 	a.token = a.newToken(t, "test harness", time.Hour)
@@ -128,6 +131,8 @@ type request struct {
 	header http.Header // replaces the defaults for the headers it sets; a nil value removes one
 	// failing says the test broke the database on purpose, so a 500 is expected.
 	failing bool
+	// timeout ends the request (20s when zero): a live stream answers until then.
+	timeout time.Duration
 }
 
 // call sends req with the harness's token and checks the reply against the OpenAPI
@@ -162,7 +167,11 @@ func (a *testAPI) newRequest(t testing.TB, req request) *http.Request {
 	if req.body != "" {
 		body = strings.NewReader(req.body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	timeout := req.timeout
+	if timeout == 0 {
+		timeout = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	if req.failing {
 		ctx = context.WithValue(ctx, failingKey{}, true)

@@ -146,9 +146,3 @@ func writeField(w interface{ Write([]byte) (int, error) }, s string) {
 	_, _ = w.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
 	_, _ = w.Write([]byte(s))
 }
-
-// PublicKey is the Ed25519 key that verifies checkpoints signed under the current
-// encryption key; auditors may hold it to check exported checkpoints independently.
-func (l *Log) PublicKey() ed25519.PublicKey {
-	return l.keys.current.sign.Public().(ed25519.PublicKey)
-}

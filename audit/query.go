@@ -64,7 +64,7 @@ func validTypeText(s string) bool {
 			return false
 		}
 	}
-	return !strings.HasPrefix(s, ".") && !strings.HasSuffix(s, ".")
+	return !strings.HasPrefix(s, ".") && !strings.HasSuffix(s, ".") && !strings.Contains(s, "..")
 }
 
 func knownActorKind(k requestinfo.ActorKind) bool {

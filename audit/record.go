@@ -20,14 +20,22 @@ type Log struct {
 	now  func() time.Time
 }
 
-// New returns the audit log over db, with keys derived from kr; now is the clock.
+// New returns the audit log over db, with keys derived from kr; now is the clock. With a
+// nil kr the log can only be read (Query, Export): recording and verifying need the keys.
 func New(db *store.DB, kr *keyring.Keyring, now func() time.Time) (*Log, error) {
-	k, err := newKeys(kr)
-	if err != nil {
-		return nil, err
+	l := &Log{db: db, now: now}
+	if kr != nil {
+		k, err := newKeys(kr)
+		if err != nil {
+			return nil, err
+		}
+		l.keys = k
 	}
-	return &Log{db: db, keys: k, now: now}, nil
+	return l, nil
 }
+
+// errNoKeys is what a read-only log answers to work that needs the keys.
+var errNoKeys = errors.New("audit: this log was opened without encryption keys and can only be read")
 
 // ErrInvalidEvent means an event was refused before it was written: an unknown type, a
 // field too long, details that are not a JSON object. It is always a programming error.
@@ -39,6 +47,9 @@ var ErrInvalidEvent = errors.New("audit: invalid event")
 //
 // Record takes no lock and touches no shared row: the cost is one INSERT in tx.
 func (l *Log) Record(ctx context.Context, tx *store.Tx, ev Event) error {
+	if l.keys == nil {
+		return errNoKeys
+	}
 	if err := l.prepare(ctx, &ev); err != nil {
 		return err
 	}
@@ -112,4 +123,11 @@ func (l *Log) prepare(ctx context.Context, ev *Event) error {
 func clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// Available reports whether the database holds the audit log's tables; before their
+// migration, and after it is reverted, there is nowhere to record.
+func (l *Log) Available(ctx context.Context) bool {
+	var n int
+	return l.db.QueryRow(ctx, `SELECT count(*) FROM audit_marks`).Scan(&n) == nil
 }

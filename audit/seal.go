@@ -92,6 +92,9 @@ func (s *Sealer) Run(ctx context.Context) {
 // Seal seals every pending event, a batch per transaction, and reports how many. It
 // returns 0 without error when another replica holds the sealer's lock.
 func (s *Sealer) Seal(ctx context.Context) (int, error) {
+	if s.log.keys == nil {
+		return 0, errNoKeys
+	}
 	total := 0
 	for {
 		n, more, err := s.sealBatch(ctx, false)

@@ -84,6 +84,9 @@ const verifyBatch = 1000
 // It reads one consistent snapshot of the log, so a sealer extending the chain meanwhile
 // cannot make a sound chain look broken.
 func (l *Log) Verify(ctx context.Context) (Report, error) {
+	if l.keys == nil {
+		return Report{}, errNoKeys
+	}
 	v := &verifier{l: l}
 	err := l.db.ReadTx(ctx, func(tx *store.Tx) error {
 		v.q = tx

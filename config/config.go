@@ -80,6 +80,20 @@ type Config struct {
 	// JobsMaxWorkers (jobs_max_workers) caps background jobs running at once.
 	JobsMaxWorkers int
 
+	// AuditCheckpointInterval (audit_checkpoint_interval) is how often the audit chain
+	// is sealed into a signed checkpoint.
+	AuditCheckpointInterval time.Duration
+	// AuditRetention (audit_retention) is how long audit events are kept; zero keeps
+	// them forever.
+	AuditRetention time.Duration
+	// WebhookTimeout (webhook_timeout) bounds one delivery attempt.
+	WebhookTimeout time.Duration
+	// WebhookMaxAttempts (webhook_max_attempts) is how many attempts a delivery gets.
+	WebhookMaxAttempts int
+	// WebhookAllowPrivateNetworks (webhook_allow_private_networks) lets webhooks reach
+	// non-public addresses.
+	WebhookAllowPrivateNetworks bool
+
 	// Dev is development mode, from Sources.Dev: an http issuer on public_addr, text
 	// logs and no encryption key needed.
 	Dev bool

@@ -15,28 +15,31 @@ import (
 // devDefaults is what Load gives in dev mode with nothing set.
 func devDefaults() config.Config {
 	return config.Config{
-		DataDir:                "./data",
-		DatabaseURL:            "sqlite:data/identityd.db",
-		DatabaseConnectTimeout: 30 * time.Second,
-		DatabaseMaxConns:       20,
-		MigrateOnStart:         true,
-		PublicAddr:             "127.0.0.1:8080",
-		AdminAddr:              "127.0.0.1:8081",
-		Issuer:                 "http://127.0.0.1:8080",
-		LogLevel:               slog.LevelInfo,
-		LogFormat:              "text",
-		LogFileMaxSizeMB:       100,
-		LogFileMaxBackups:      10,
-		LogFileMaxAgeDays:      30,
-		HTTPBodyLimit:          1 << 20,
-		HTTPReadTimeout:        30 * time.Second,
-		HTTPWriteTimeout:       60 * time.Second,
-		HTTPIdleTimeout:        120 * time.Second,
-		ShutdownTimeout:        30 * time.Second,
-		RateLimitRequests:      1200,
-		RateLimitWindow:        time.Minute,
-		JobsMaxWorkers:         10,
-		Dev:                    true,
+		DataDir:                 "./data",
+		DatabaseURL:             "sqlite:data/identityd.db",
+		DatabaseConnectTimeout:  30 * time.Second,
+		DatabaseMaxConns:        20,
+		MigrateOnStart:          true,
+		PublicAddr:              "127.0.0.1:8080",
+		AdminAddr:               "127.0.0.1:8081",
+		Issuer:                  "http://127.0.0.1:8080",
+		LogLevel:                slog.LevelInfo,
+		LogFormat:               "text",
+		LogFileMaxSizeMB:        100,
+		LogFileMaxBackups:       10,
+		LogFileMaxAgeDays:       30,
+		HTTPBodyLimit:           1 << 20,
+		HTTPReadTimeout:         30 * time.Second,
+		HTTPWriteTimeout:        60 * time.Second,
+		HTTPIdleTimeout:         120 * time.Second,
+		ShutdownTimeout:         30 * time.Second,
+		RateLimitRequests:       1200,
+		RateLimitWindow:         time.Minute,
+		JobsMaxWorkers:          10,
+		AuditCheckpointInterval: time.Minute,
+		WebhookTimeout:          10 * time.Second,
+		WebhookMaxAttempts:      10,
+		Dev:                     true,
 	}
 }
 
@@ -63,6 +66,15 @@ func TestOutsideDevIssuerAndEncryptionKeysAreRequiredToServe(t *testing.T) {
 	wantError(t, config.Sources{Serving: true}, ""+
 		"issuer (from default): required outside dev mode. Fix: set IDENTITYD_ISSUER to the public https URL, e.g. https://id.example.com.\n"+
 		"encryption_keys (from default): required outside dev mode. Fix: generate a key with `openssl rand -base64 32` and set IDENTITYD_ENCRYPTION_KEYS.")
+}
+
+func TestAnAuditRetentionShorterThanADayIsRefused(t *testing.T) {
+	wantError(t, config.Sources{Env: []string{"IDENTITYD_AUDIT_RETENTION=1h"}},
+		`audit_retention = "1h0m0s" (from IDENTITYD_AUDIT_RETENTION): is shorter than a day, which would prune audit events almost as soon as they are written. Fix: use 0 to keep events forever, or at least 24h (e.g. 8760h for a year).`)
+	c := mustLoad(t, config.Sources{Env: []string{"IDENTITYD_AUDIT_RETENTION=8760h"}})
+	if c.AuditRetention != 8760*time.Hour {
+		t.Fatalf("retention %v", c.AuditRetention)
+	}
 }
 
 func TestOperatorCommandsNeedNoIssuerOrEncryptionKeys(t *testing.T) {

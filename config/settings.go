@@ -213,6 +213,36 @@ var settings = [...]setting{
 		description: "Background jobs run at the same time. 1 to 1000.",
 		parse:       intValue(1, 1000, func(c *Config, v int) { c.JobsMaxWorkers = v }),
 	},
+	{
+		key:         "audit_checkpoint_interval",
+		def:         "1m",
+		description: "How often the audit log's chain is sealed into a signed checkpoint while events arrive. `1s` to `24h`.",
+		parse:       durationValue(time.Second, false, 24*time.Hour, func(c *Config, v time.Duration) { c.AuditCheckpointInterval = v }),
+	},
+	{
+		key:         "audit_retention",
+		def:         "0",
+		description: "How long audit events are kept; older ones are pruned behind a checkpoint, daily. `0` keeps them forever; otherwise at least `24h`.",
+		parse:       durationValue(0, false, 100*365*24*time.Hour, func(c *Config, v time.Duration) { c.AuditRetention = v }),
+	},
+	{
+		key:         "webhook_timeout",
+		def:         "10s",
+		description: "How long one webhook delivery attempt may take. `1s` to `60s`.",
+		parse:       durationValue(time.Second, false, time.Minute, func(c *Config, v time.Duration) { c.WebhookTimeout = v }),
+	},
+	{
+		key:         "webhook_max_attempts",
+		def:         "10",
+		description: "Attempts per webhook delivery, with exponential backoff between them, before it is marked failed. 1 to 50.",
+		parse:       intValue(1, 50, func(c *Config, v int) { c.WebhookMaxAttempts = v }),
+	},
+	{
+		key:         "webhook_allow_private_networks",
+		def:         "false",
+		description: "Allow webhooks to loopback, private and link-local addresses. Off, so that a webhook cannot reach services inside your network. `true` or `false`.",
+		parse:       boolValue(func(c *Config, v bool) { c.WebhookAllowPrivateNetworks = v }),
+	},
 }
 
 // lookup returns the setting named key and its place in the table, or nil and -1.

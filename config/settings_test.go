@@ -36,6 +36,11 @@ func TestSettingsAreTheDocumentedListInOrder(t *testing.T) {
 		{"rate_limit_window", "`1m`"},
 		{"trusted_proxies", "none"},
 		{"jobs_max_workers", "`10`"},
+		{"audit_checkpoint_interval", "`1m`"},
+		{"audit_retention", "`0`"},
+		{"webhook_timeout", "`10s`"},
+		{"webhook_max_attempts", "`10`"},
+		{"webhook_allow_private_networks", "`false`"},
 	}
 	var got [][2]string
 	for _, s := range config.Settings() {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // validate runs the checks that involve more than one value or depend on dev mode, one
@@ -16,7 +17,20 @@ func validate(c *Config, p provenance) Problems {
 	ps = append(ps, validateListeners(c, p)...)
 	ps = append(ps, validateIssuer(c, p)...)
 	ps = append(ps, validateEncryptionKeys(c, p)...)
+	ps = append(ps, validateRetention(c, p)...)
 	return ps
+}
+
+// validateRetention refuses a retention so short that it would prune the audit log
+// almost as fast as it is written: a typo ("1h" for "1y") must not erase history.
+func validateRetention(c *Config, p provenance) Problems {
+	o := p.origins["audit_retention"]
+	if o.failed || c.AuditRetention == 0 || c.AuditRetention >= 24*time.Hour {
+		return nil
+	}
+	return Problems{{Key: "audit_retention", Source: o.source, Value: c.AuditRetention.String(),
+		Why: "is shorter than a day, which would prune audit events almost as soon as they are written",
+		Fix: "use 0 to keep events forever, or at least 24h (e.g. 8760h for a year)"}}
 }
 
 // validateListeners refuses two different addresses that could not both be bound: the

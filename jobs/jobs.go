@@ -34,8 +34,12 @@ type Config struct {
 	Workers *river.Workers
 	// Periodic jobs are enqueued on their schedules by whichever replica leads.
 	Periodic []*river.PeriodicJob
-	// MaxWorkers bounds how many jobs run at once in this process.
+	// MaxWorkers bounds how many jobs of the default queue run at once in this process.
 	MaxWorkers int
+	// Queues are further queues, by name, with how many of their jobs may run at once:
+	// work that can be slow (calling other servers) gets a queue of its own, so it never
+	// holds up the rest.
+	Queues map[string]int
 	// PollInterval is how often to look for new jobs when not told about them; River's
 	// default when zero. Tests shorten it.
 	PollInterval time.Duration
@@ -99,6 +103,9 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if cfg.Workers != nil {
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(cfg.MaxWorkers, 1)}}
+		for name, n := range cfg.Queues {
+			rc.Queues[name] = river.QueueConfig{MaxWorkers: max(n, 1)}
+		}
 	}
 	var (
 		b   backend

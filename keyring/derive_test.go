@@ -29,6 +29,9 @@ func TestDerivedKeysFollowTheConfiguredKeyAndDifferByPurpose(t *testing.T) {
 
 	// After rotation ([b, a]) the current key changes, and the old one still derives.
 	rotated, _ := keyring.New([][]byte{b, a})
+	if ids := rotated.KeyIDs(); len(ids) != 2 || ids[1] != id || ids[0] == id {
+		t.Fatalf("KeyIDs after rotation = %v, want the new key first and %s second", ids, id)
+	}
 	newID, newMAC, _ := rotated.Derive("test mac v1", 32)
 	if newID == id || bytes.Equal(newMAC, mac) {
 		t.Fatal("rotation did not change the derived key")

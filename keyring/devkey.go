@@ -59,6 +59,13 @@ func LoadOrCreateDevKey(dir string) (key []byte, created bool, err error) {
 	return key, true, nil
 }
 
+// LoadDevKey returns the development key kept in dir without ever creating one, for
+// commands that run beside `identityd serve --dev`. When there is none, the error
+// matches fs.ErrNotExist.
+func LoadDevKey(dir string) ([]byte, error) {
+	return readDevKey(filepath.Join(dir, DevKeyFile))
+}
+
 // createExclusive makes path hold content, or fails with fs.ErrExist if path exists. A
 // plain O_EXCL create would let a concurrent reader see the file empty or half written
 // (and a crash leave it so); writing a temporary file and hard-linking it into place

@@ -115,6 +115,7 @@ type sealer struct {
 type Keyring struct {
 	current *sealer
 	byID    map[keyID]*sealer
+	order   []keyID // as configured, current first
 }
 
 // New builds a Keyring from the configured keys, current first. It needs at least one
@@ -146,6 +147,7 @@ func New(keys [][]byte) (*Keyring, error) {
 		}
 		position[s.id] = i + 1
 		k.byID[s.id] = s
+		k.order = append(k.order, s.id)
 		if i == 0 {
 			k.current = s
 		}
@@ -248,6 +250,16 @@ func (k *Keyring) CurrentKeyID() string {
 		return ""
 	}
 	return k.current.id.String()
+}
+
+// KeyIDs lists the hex ids of the configured keys in their configured order, the current
+// one first: what an operator may record or compare without seeing any key.
+func (k *Keyring) KeyIDs() []string {
+	ids := make([]string, 0, len(k.order))
+	for _, id := range k.order {
+		ids = append(ids, id.String())
+	}
+	return ids
 }
 
 // NeedsRewrap reports whether ciphertext should be re-sealed under the current key. It

@@ -58,6 +58,16 @@ func With(ctx context.Context, info *Info) context.Context {
 	return context.WithValue(ctx, key{}, info)
 }
 
+// Ensure returns ctx carrying an Info — the one already there, or a new empty one — and
+// that Info, for code that must record facts (the actor) even when no middleware ran.
+func Ensure(ctx context.Context) (context.Context, *Info) {
+	if info, ok := ctx.Value(key{}).(*Info); ok {
+		return ctx, info
+	}
+	info := &Info{}
+	return With(ctx, info), info
+}
+
 // From returns the request's Info, or an empty one outside a request, so callers need
 // not check.
 func From(ctx context.Context) *Info {

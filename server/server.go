@@ -18,6 +18,7 @@ import (
 
 	"github.com/identityd/identityd/admintokens"
 	"github.com/identityd/identityd/api"
+	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/config"
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/keyring"
@@ -28,10 +29,19 @@ import (
 type Server struct {
 	cfg     *config.Config
 	log     *slog.Logger
+	version string
 	db      *store.DB
+	kr      *keyring.Keyring
 	queue   *jobs.Queue
 	tracer  *tracer
 	release func()
+
+	audit  *audit.Log
+	hub    *audit.Hub
+	sealer *audit.Sealer
+	// shutdown is closed when shutdown begins, to end live streams, which would
+	// otherwise keep the drain waiting for its whole timeout.
+	shutdown chan struct{}
 
 	public, admin http.Handler
 	servers       []*http.Server
@@ -39,20 +49,19 @@ type Server struct {
 }
 
 // New builds identityd from cfg: it opens (and, unless told not to, migrates) the
-// database, claims it on SQLite, and prepares the job queue and both HTTP handlers. It
-// does not listen yet; see Listen.
+// database, claims it on SQLite, and prepares the audit log, the job queue and both HTTP
+// handlers. It does not listen yet; see Listen.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version string) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, version: version, shutdown: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
 
-	if _, err := s.keyring(); err != nil {
-		return nil, err
+	if s.kr, err = Keyring(cfg, cfg.Dev, log); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
-
 	s.db, err = store.Open(ctx, cfg.DatabaseURL, store.Options{
 		ConnectTimeout: cfg.DatabaseConnectTimeout, MaxConns: cfg.DatabaseMaxConns, Logger: log})
 	if err != nil {
@@ -63,28 +72,45 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	}
 	log.InfoContext(ctx, "database open", slog.String("database", s.db.String()))
 
+	if s.audit, err = audit.New(s.db, s.kr, time.Now); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	migrator, err := store.NewMigrator(s.db, store.WithMigrationLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if cfg.MigrateOnStart {
-		if _, err := migrator.Up(ctx); err != nil {
+		applied, err := migrator.Up(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		if err := RecordMigrations(ctx, s.audit, applied, true); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
 
-	tokens := admintokens.New(s.db, time.Now)
+	tokens := admintokens.New(s.db, time.Now, s.audit)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, admintokens.NewCleanupWorker(tokens))
+	periodic := []*river.PeriodicJob{admintokens.CleanupJob()}
+	if cfg.AuditRetention > 0 {
+		river.AddWorker(workers, audit.NewPruneWorker(s.audit, cfg.AuditRetention))
+		periodic = append(periodic, audit.PruneJob())
+	}
 	s.queue, err = jobs.New(s.db, jobs.Config{
 		Workers:    workers,
-		Periodic:   []*river.PeriodicJob{admintokens.CleanupJob()},
+		Periodic:   periodic,
 		MaxWorkers: cfg.JobsMaxWorkers,
 		Logger:     log.With(slog.String("component", "jobs")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.hub = audit.NewHub()
+	s.sealer = audit.NewSealer(s.audit, s.hub, audit.SealerConfig{
+		CheckpointEvery: cfg.AuditCheckpointInterval,
+		Logger:          log.With(slog.String("component", "audit")),
+	})
 
 	if s.tracer, err = newTracer(ctx, version); err != nil {
 		return nil, err
@@ -115,35 +141,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	adminMux.Handle("GET /readyz", ready)
 	adminMux.Handle("GET /metrics", metricsHandler(reg))
 	api.Register(adminMux, api.Deps{
-		DB: s.db, Migrator: migrator, AdminTokens: tokens, Version: version,
-		BodyLimit: cfg.HTTPBodyLimit, Logger: log,
+		DB: s.db, Migrator: migrator, AdminTokens: tokens, Audit: s.audit, AuditHub: s.hub,
+		Shutdown: s.shutdown, Version: version, BodyLimit: cfg.HTTPBodyLimit, Logger: log,
 	})
 	adm := base
 	adm.listener = "admin"
 	s.admin = s.tracer.wrap("admin", chain(adm, adminMux))
 	return s, nil
-}
-
-// keyring builds the data-encryption keyring. In dev mode a missing key is generated once
-// and kept in the data directory, so that restarts can still read what was encrypted.
-func (s *Server) keyring() (*keyring.Keyring, error) {
-	keys := s.cfg.EncryptionKeys
-	if len(keys) == 0 && s.cfg.Dev {
-		key, created, err := keyring.LoadOrCreateDevKey(s.cfg.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
-		if created {
-			s.log.Warn("dev mode: generated an encryption key and saved it in the data directory; set IDENTITYD_ENCRYPTION_KEYS in production",
-				slog.String("data_dir", s.cfg.DataDir))
-		}
-		keys = [][]byte{key}
-	}
-	kr, err := keyring.New(keys)
-	if err != nil {
-		return nil, fmt.Errorf("server: encryption keys: %w", err)
-	}
-	return kr, nil
 }
 
 // Handlers returns the public and admin handlers, for tests that serve them themselves.
@@ -200,12 +204,26 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-// Serve starts the job queue and serves until ctx ends, then shuts down gracefully within
-// the configured shutdown timeout. It returns nil after a clean shutdown.
+// Serve starts the job queue and the audit sealer, records the start, and serves until
+// ctx ends; then it shuts down gracefully within the configured shutdown timeout: stop
+// accepting, drain in-flight requests, let running jobs finish, record the stop and seal
+// it. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	// The sealer and the stream hub outlive ctx: they still have the stop to seal.
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	background := make(chan struct{}, 2)
+	go func() { s.sealer.Run(bg); background <- struct{}{} }()
+	go func() { s.hub.Listen(bg, s.audit, s.log); background <- struct{}{} }()
+	// Recorded before the first request, and even when a signal has already ended ctx:
+	// a start that served nothing still happened.
+	rctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	s.recordStart(rctx)
+	cancelRecord()
+
 	errs := make(chan error, len(s.servers))
 	for i, srv := range s.servers {
 		go func() {
@@ -224,6 +242,7 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
+	close(s.shutdown)
 	var shutdownErrs []error
 	for _, srv := range s.servers {
 		if err := srv.Shutdown(sctx); err != nil {
@@ -232,6 +251,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	if err := s.queue.Stop(sctx); err != nil {
 		shutdownErrs = append(shutdownErrs, err)
+	}
+	if err := s.audit.RecordNow(sctx, audit.SystemStopped()); err != nil {
+		shutdownErrs = append(shutdownErrs, fmt.Errorf("server: record the stop: %w", err))
+	}
+	stopBackground()
+	<-background
+	<-background
+	// One last round, so that what was recorded during the drain is sealed now rather
+	// than at the next start.
+	if _, err := s.sealer.Seal(sctx); err != nil {
+		shutdownErrs = append(shutdownErrs, fmt.Errorf("server: seal the audit log: %w", err))
 	}
 	if err := s.tracer.shutdown(sctx); err != nil {
 		shutdownErrs = append(shutdownErrs, fmt.Errorf("server: flush traces: %w", err))

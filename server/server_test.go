@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,8 +23,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/config"
 	"github.com/identityd/identityd/server"
+	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 )
 
@@ -52,6 +56,7 @@ func testConfig(t *testing.T, dbURL string, extra ...string) *config.Config {
 	t.Helper()
 	env := append([]string{
 		"IDENTITYD_DATABASE_URL=" + dbURL,
+		"IDENTITYD_ENCRYPTION_KEYS=" + base64.StdEncoding.EncodeToString(audittest.Key),
 		"IDENTITYD_DATA_DIR=" + t.TempDir(),
 		"IDENTITYD_DATABASE_CONNECT_TIMEOUT=5s",
 		"IDENTITYD_SHUTDOWN_TIMEOUT=10s",
@@ -77,7 +82,7 @@ func newServer(t *testing.T, cfg *config.Config) (*server.Server, *syncBuffer) {
 func adminToken(t *testing.T, url string) string {
 	t.Helper()
 	db := storetest.Open(t, url)
-	secret, _, err := admintokens.New(db, time.Now).Create(context.Background(), "test", time.Hour)
+	secret, _, err := admintokens.New(db, time.Now, audittest.NewLog(t, db)).Create(context.Background(), "test", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,4 +414,68 @@ func TestSlowClientsAreCutOffByTheReadTimeout(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Fatalf("connection cut after %v, want about the 1s read timeout", elapsed)
 	}
+}
+
+func TestStartsStopsConfigurationChangesAndMigrationsAreAuditedAndSealed(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		dataDir := "IDENTITYD_DATA_DIR=" + t.TempDir()
+		for _, limit := range []string{"1200", "99"} {
+			cfg := testConfig(t, url, dataDir, "IDENTITYD_RATE_LIMIT_REQUESTS="+limit)
+			cfg.PublicAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.2:0"
+			s, logs := newServer(t, cfg)
+			stop := serve(t, s)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if strings.Contains(logs.String(), `"msg":"could not record`) {
+				t.Errorf("audit records failed while running:\n%s", logs.String())
+			}
+		}
+		db := storetest.Open(t, url)
+		log := audittest.NewLog(t, db)
+		count := func(typ string) []audit.Event {
+			page, err := log.Query(context.Background(), audit.Filter{Type: typ}, 100, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return page.Events
+		}
+		_, latest, err := newMigratorFor(t, db).Version(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(count(audit.TypeMigrationApplied)); int64(n) != latest {
+			t.Errorf("%d migration.applied events, want %d", n, latest)
+		}
+		if len(count(audit.TypeSystemStarted)) != 2 || len(count(audit.TypeSystemStopped)) != 2 {
+			t.Errorf("starts and stops: %d, %d; want 2 each", len(count(audit.TypeSystemStarted)), len(count(audit.TypeSystemStopped)))
+		}
+		changed := count(audit.TypeSystemConfigChanged)
+		if len(changed) != 1 {
+			t.Fatalf("%d system.config.changed events, want 1", len(changed))
+		}
+		var d struct {
+			Changed map[string]audit.SettingChange `json:"changed"`
+		}
+		if err := json.Unmarshal(changed[0].Details, &d); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Changed) != 1 || d.Changed["rate_limit_requests"] != (audit.SettingChange{From: "1200", To: "99"}) {
+			t.Fatalf("recorded changes %+v, want rate_limit_requests 1200 → 99 only", d.Changed)
+		}
+		rep, err := log.Verify(context.Background())
+		if err != nil || !rep.OK || rep.Pending != 0 {
+			t.Fatalf("after two clean runs: %+v %v (problem %+v)", rep, err, rep.Problem)
+		}
+	})
+}
+
+func newMigratorFor(t *testing.T, db *store.DB) *store.Migrator {
+	t.Helper()
+	m, err := store.NewMigrator(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

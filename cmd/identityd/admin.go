@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/server"
 )
 
 func newAdminCmd(e *env) *cobra.Command {
@@ -20,9 +23,15 @@ func newAdminCmd(e *env) *cobra.Command {
 		Long: `Admin tokens authorise calls to the management API (Authorization: Bearer <token>).
 A token is shown once, when it is created; identityd keeps only its SHA-256.`,
 	})
+	// withTokens runs fn with the admin tokens of the configured database. Creating and
+	// revoking are audited, so the encryption keys must be at hand.
 	withTokens := func(fn func(cmd *cobra.Command, args []string, s *admintokens.Service) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd, e, false, false)
+			if err != nil {
+				return err
+			}
+			kr, err := server.Keyring(cfg, false, slog.New(slog.NewTextHandler(e.stderr, nil)))
 			if err != nil {
 				return err
 			}
@@ -31,7 +40,12 @@ A token is shown once, when it is created; identityd keeps only its SHA-256.`,
 				return err
 			}
 			defer db.Close()
-			return fn(cmd, args, admintokens.New(db, time.Now))
+			log, err := audit.New(db, kr, time.Now)
+			if err != nil {
+				return err
+			}
+			cmd.SetContext(cliContext(cmd.Context()))
+			return fn(cmd, args, admintokens.New(db, time.Now, log))
 		}
 	}
 

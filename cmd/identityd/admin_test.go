@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/identityd/identityd/admintokens"
+	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 )
@@ -95,7 +96,8 @@ func TestAdminTokenCreatePrintsOnlyTheTokenAndTheTokenAuthenticates(t *testing.T
 			t.Errorf("token created at %s, want about now", tok.CreatedAt)
 		}
 
-		tokens := admintokens.New(openTestStore(t, url), time.Now)
+		db := openTestStore(t, url)
+		tokens := admintokens.New(db, time.Now, audittest.NewLog(t, db))
 		got, err := tokens.Verify(context.Background(), secret)
 		if err != nil || got.ID != tok.ID {
 			t.Fatalf("Verify(printed token) = %+v, %v; want token %s", got, err, tok.ID)
@@ -183,7 +185,8 @@ func TestAdminTokenListShowsTokensWithoutSecretsAndRevokeStopsThem(t *testing.T)
 			t.Errorf("json after revoke: %+v, want only ci revoked", toks)
 		}
 
-		tokens := admintokens.New(openTestStore(t, url), time.Now)
+		db := openTestStore(t, url)
+		tokens := admintokens.New(db, time.Now, audittest.NewLog(t, db))
 		if _, err := tokens.Verify(context.Background(), ciSecret); !errors.Is(err, admintokens.ErrInvalid) {
 			t.Errorf("Verify(revoked token) = %v, want ErrInvalid", err)
 		}

@@ -52,6 +52,9 @@ func TestBinary(t *testing.T) {
 	t.Run("serve --dev generates an encryption key once, private, and reuses it", func(t *testing.T) {
 		testDevKeyIsGeneratedOnce(t, bin)
 	})
+	t.Run("SIGKILL under load loses no acknowledged audit event", func(t *testing.T) {
+		testKillDuringLoadLosesNoAcknowledgedEvent(t, bin)
+	})
 }
 
 func buildBinary(t *testing.T) string {
@@ -332,7 +335,7 @@ func testKilledServerLeavesNoClaim(t *testing.T, bin string) {
 }
 
 func testConcurrentMigrateUp(t *testing.T, bin string) {
-	env := binaryEnv(t, "IDENTITYD_DATABASE_URL="+storetest.FreshPostgresURL(t))
+	env := binaryEnv(t, dbEnv(storetest.FreshPostgresURL(t))...)
 	var (
 		wg       sync.WaitGroup
 		outcomes [2]outcome

@@ -5,8 +5,15 @@ import (
 	"fmt"
 
 	"github.com/identityd/identityd/config"
+	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
 )
+
+// cliContext marks what a command does as done by an operator through the CLI, for the
+// audit log.
+func cliContext(ctx context.Context) context.Context {
+	return requestinfo.With(ctx, &requestinfo.Info{Actor: requestinfo.CLI})
+}
 
 // openStore opens the configured database for a command, with few connections: commands
 // are short and may run beside a server. mustExist refuses to create a new SQLite file.

@@ -93,6 +93,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newConfigCmd(e),
 		newAdminCmd(e),
 		newJobsCmd(e),
+		newAuditCmd(e),
 		newVersionCmd(e),
 	)
 	return root

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store/storetest"
 )
 
@@ -60,8 +61,12 @@ func wantUsage(t *testing.T, vars []string, args ...string) outcome {
 }
 
 // dbEnv is the environment of an operator command on the database at url.
+// dbEnv is an operator's environment for the database at url: its URL and the
+// encryption keys that changes need for the audit log (audittest.Key, so that tests can
+// verify what the commands recorded).
 func dbEnv(url string) []string {
-	return []string{"IDENTITYD_DATABASE_URL=" + url}
+	return []string{"IDENTITYD_DATABASE_URL=" + url,
+		"IDENTITYD_ENCRYPTION_KEYS=" + base64.StdEncoding.EncodeToString(audittest.Key)}
 }
 
 // newKey is a fresh encryption key as IDENTITYD_ENCRYPTION_KEYS takes it.

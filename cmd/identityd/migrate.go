@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/keyring"
+	"github.com/identityd/identityd/server"
 	"github.com/identityd/identityd/store"
 )
 
@@ -23,24 +27,38 @@ On PostgreSQL, migrations take an advisory lock, so several replicas or operator
 them at once: one applies, the others wait and find nothing to do.`,
 	})
 	var to int64
-	// withMigrator runs fn on the configured database; only up may create it.
-	withMigrator := func(create bool, fn func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error) func(*cobra.Command, []string) error {
+	// withMigrator runs fn on the configured database; only up may create it. Commands
+	// that change the schema (changes) record what they did in the audit log, so they
+	// need the encryption keys, and check for them before touching anything.
+	withMigrator := func(create, changes bool, fn func(ctx context.Context, cmd *cobra.Command, m *store.Migrator, log *audit.Log) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, e, false, false)
 			if err != nil {
 				return err
+			}
+			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			var kr *keyring.Keyring
+			if changes {
+				if kr, err = server.Keyring(cfg, false, logger); err != nil {
+					return err
+				}
 			}
 			db, err := openStore(cmd.Context(), cfg, !create)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			m, err := store.NewMigrator(db, store.WithMigrationLogger(logger))
 			if err != nil {
 				return err
 			}
-			return fn(cmd.Context(), cmd, m)
+			var log *audit.Log
+			if kr != nil {
+				if log, err = audit.New(db, kr, time.Now); err != nil {
+					return err
+				}
+			}
+			return fn(cliContext(cmd.Context()), cmd, m, log)
 		}
 	}
 	// report lists what ran, even when a later migration failed (err), so the operator
@@ -69,7 +87,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 		Short:   "Apply pending migrations (all, or up to --to N)",
 		Args:    exactArgs(0),
 		PreRunE: checkTo(1),
-		RunE: withMigrator(true, func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
+		RunE: withMigrator(true, true, func(ctx context.Context, cmd *cobra.Command, m *store.Migrator, log *audit.Log) error {
 			var (
 				applied []store.Applied
 				err     error
@@ -83,7 +101,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 				applied, err = m.Up(ctx)
 			}
 			report(applied, "applied", err)
-			return err
+			return errors.Join(err, server.RecordMigrations(ctx, log, applied, true))
 		}),
 	}
 	up.Flags().Int64Var(&to, "to", 0, "apply up to and including this version")
@@ -93,7 +111,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 		Short:   "Revert the latest migration (or every migration above --to N)",
 		Args:    exactArgs(0),
 		PreRunE: checkTo(0),
-		RunE: withMigrator(false, func(ctx context.Context, cmd *cobra.Command, m *store.Migrator) error {
+		RunE: withMigrator(false, true, func(ctx context.Context, cmd *cobra.Command, m *store.Migrator, log *audit.Log) error {
 			var (
 				reverted []store.Applied
 				err      error
@@ -110,7 +128,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 				}
 			}
 			report(reverted, "reverted", err)
-			return err
+			return errors.Join(err, server.RecordMigrations(ctx, log, reverted, false))
 		}),
 	}
 	down.Flags().Int64Var(&to, "to", 0, "revert every migration above this version (0 reverts all)")
@@ -119,7 +137,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 		Use:   "status",
 		Short: "List every migration and whether it is applied",
 		Args:  exactArgs(0),
-		RunE: withMigrator(false, func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
+		RunE: withMigrator(false, false, func(ctx context.Context, _ *cobra.Command, m *store.Migrator, _ *audit.Log) error {
 			list, err := m.Status(ctx)
 			if err != nil {
 				return err
@@ -141,7 +159,7 @@ them at once: one applies, the others wait and find nothing to do.`,
 		Use:   "version",
 		Short: "Print the database's schema version",
 		Args:  exactArgs(0),
-		RunE: withMigrator(false, func(ctx context.Context, _ *cobra.Command, m *store.Migrator) error {
+		RunE: withMigrator(false, false, func(ctx context.Context, _ *cobra.Command, m *store.Migrator, _ *audit.Log) error {
 			cur, latest, err := m.Version(ctx)
 			if err != nil {
 				return err

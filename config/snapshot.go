@@ -1,0 +1,64 @@
+package config
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Snapshot renders the configuration as text for the audit log, by setting key, with
+// nothing secret in it: the database URL loses its password, and encryption_keys is left
+// out (the server records the keys' ids instead). Comparing two snapshots tells which
+// settings changed between two starts.
+func (c *Config) Snapshot() map[string]string {
+	join := func(ss []string) string { return strings.Join(ss, ",") }
+	proxies := make([]string, 0, len(c.TrustedProxies))
+	for _, p := range c.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	return map[string]string{
+		"data_dir":                       c.DataDir,
+		"database_url":                   withoutPassword(c.DatabaseURL),
+		"database_connect_timeout":       c.DatabaseConnectTimeout.String(),
+		"database_max_conns":             strconv.Itoa(c.DatabaseMaxConns),
+		"migrate_on_start":               strconv.FormatBool(c.MigrateOnStart),
+		"public_addr":                    c.PublicAddr,
+		"admin_addr":                     c.AdminAddr,
+		"issuer":                         c.Issuer,
+		"log_level":                      strings.ToLower(c.LogLevel.String()),
+		"log_format":                     c.LogFormat,
+		"log_file":                       c.LogFile,
+		"log_file_max_size_mb":           strconv.Itoa(c.LogFileMaxSizeMB),
+		"log_file_max_backups":           strconv.Itoa(c.LogFileMaxBackups),
+		"log_file_max_age_days":          strconv.Itoa(c.LogFileMaxAgeDays),
+		"http_body_limit":                strconv.FormatInt(c.HTTPBodyLimit, 10),
+		"http_read_timeout":              c.HTTPReadTimeout.String(),
+		"http_write_timeout":             c.HTTPWriteTimeout.String(),
+		"http_idle_timeout":              c.HTTPIdleTimeout.String(),
+		"shutdown_timeout":               c.ShutdownTimeout.String(),
+		"cors_allowed_origins":           join(c.CORSAllowedOrigins),
+		"rate_limit_requests":            strconv.Itoa(c.RateLimitRequests),
+		"rate_limit_window":              c.RateLimitWindow.String(),
+		"trusted_proxies":                join(proxies),
+		"jobs_max_workers":               strconv.Itoa(c.JobsMaxWorkers),
+		"audit_checkpoint_interval":      c.AuditCheckpointInterval.String(),
+		"audit_retention":                c.AuditRetention.String(),
+		"webhook_timeout":                c.WebhookTimeout.String(),
+		"webhook_max_attempts":           strconv.Itoa(c.WebhookMaxAttempts),
+		"webhook_allow_private_networks": strconv.FormatBool(c.WebhookAllowPrivateNetworks),
+		"dev":                            strconv.FormatBool(c.Dev),
+	}
+}
+
+// withoutPassword drops the password from a PostgreSQL URL; an SQLite URL has none.
+func withoutPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		if strings.HasPrefix(raw, "sqlite:") {
+			return raw
+		}
+		return "[unparsable]"
+	}
+	u.User = url.User(u.User.Username())
+	return u.String()
+}
