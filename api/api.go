@@ -23,6 +23,7 @@ import (
 	"github.com/identityd/identityd/redact"
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/webhooks"
 )
 
 // Deps are what the API's handlers call.
@@ -31,6 +32,7 @@ type Deps struct {
 	Migrator    *store.Migrator
 	AdminTokens *admintokens.Service
 	Audit       *audit.Log
+	Webhooks    *webhooks.Service
 	// AuditHub wakes live audit streams when the chain grows.
 	AuditHub *audit.Hub
 	// Shutdown is closed when the server begins to shut down; live streams end then.
@@ -75,6 +77,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerStatus()
 	h.registerAdminTokens()
 	h.registerAudit()
+	h.registerWebhooks()
 	h.registerStream(mux)
 	registerDocs(mux)
 	return a

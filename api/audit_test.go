@@ -21,6 +21,7 @@ import (
 	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/webhooks"
 )
 
 func TestAdminTokenChangesThroughTheAPIAreAuditedWithTheirActor(t *testing.T) {
@@ -147,12 +148,21 @@ type streamAPI struct {
 
 func newStreamAPI(t *testing.T, db *store.DB, deps func(*api.Deps)) *streamAPI {
 	t.Helper()
+	return newReplica(t, db, true, deps)
+}
+
+// newReplica serves the API over db as one replica of identityd would, with a sealer of
+// its own when sealing.
+func newReplica(t *testing.T, db *store.DB, sealing bool, deps func(*api.Deps)) *streamAPI {
+	t.Helper()
 	log := audittest.NewLog(t, db)
 	hub := audit.NewHub()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go audit.NewSealer(log, hub, audit.SealerConfig{Interval: 20 * time.Millisecond}).Run(ctx)
-	go hub.Listen(ctx, log, nil)
+	if sealing {
+		go audit.NewSealer(log, hub, audit.SealerConfig{Interval: 20 * time.Millisecond}).Run(ctx)
+	}
+	go hub.Listen(ctx, log, discardLogger())
 	m, err := store.NewMigrator(db)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +174,8 @@ func newStreamAPI(t *testing.T, db *store.DB, deps func(*api.Deps)) *streamAPI {
 	}
 	s := &streamAPI{token: secret, db: db, log: log, shutdown: make(chan struct{})}
 	d := api.Deps{DB: db, Migrator: m, AdminTokens: tokens, Audit: log, AuditHub: hub, Shutdown: s.shutdown,
-		Version: "test", BodyLimit: bodyLimit, Logger: discardLogger()}
+		Webhooks: webhooks.New(db, audittest.Keyring(t), log, webhooks.Config{}, time.Now),
+		Version:  "test", BodyLimit: bodyLimit, Logger: discardLogger()}
 	if deps != nil {
 		deps(&d)
 	}
@@ -173,8 +184,10 @@ func newStreamAPI(t *testing.T, db *store.DB, deps func(*api.Deps)) *streamAPI {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
-	// Let the token's own event be sealed, so streams start after it.
-	s.waitSealed(t)
+	if sealing {
+		// Let the token's own event be sealed, so streams start after it.
+		s.waitSealed(t)
+	}
 	return s
 }
 
@@ -345,6 +358,29 @@ func TestAStreamResumedWithLastEventIDMissesNothing(t *testing.T) {
 			t.Fatalf("replay from 0: %+v", got[0])
 		}
 	})
+}
+
+func TestOnPostgresAStreamSeesEventsSealedByAnotherReplica(t *testing.T) {
+	url := storetest.FreshPostgresURL(t)
+	db1 := storetest.Open(t, url)
+	storetest.Migrate(t, db1)
+	sealer := newReplica(t, db1, true, nil)
+	// The second replica has its own connections and no sealer: it learns of the seals
+	// only through LISTEN/NOTIFY.
+	other := newReplica(t, storetest.Open(t, url), false, nil)
+	time.Sleep(300 * time.Millisecond) // let it start listening
+	sub := other.subscribe(t, "type=admin.token.created", "")
+	start := time.Now()
+	sealer.record(t, audit.AdminTokenCreated("elsewhere", "n", time.Now()))
+	got := sub.next(t, 1)
+	if got[0].event.Target.ID != "elsewhere" {
+		t.Fatalf("replica two streamed %+v", got[0])
+	}
+	// The hub also re-reads the head every 5 seconds; arriving well within that shows the
+	// notification carried it.
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the event took %v to reach the other replica's stream: not notified", took)
+	}
 }
 
 func TestAStreamClientThatNeverReadsIsCutOff(t *testing.T) {

@@ -177,9 +177,10 @@ func TestTheOpenAPIDocumentIsValidOpenAPI31AndRequiresAnAdminTokenEverywhere(t *
 			}
 		}
 	}
-	if ops != 8 {
-		t.Errorf("the document has %d operations, want 8 (status; list, create and revoke admin tokens; "+
-			"list, verify, stream audit events and list their types)", ops)
+	if ops != 15 {
+		t.Errorf("the document has %d operations, want 15 (status; list, create and revoke admin tokens; "+
+			"list, verify, stream audit events and list their types; create, list, get, update, delete webhooks, "+
+			"rotate their secrets and list their deliveries)", ops)
 	}
 }
 
@@ -208,12 +209,21 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 			{method: http.MethodGet, target: "/v1/audit/verify", failing: failing},
 			{method: http.MethodGet, target: "/v1/audit/event-types", failing: failing},
 			{method: http.MethodGet, target: "/v1/audit/stream", failing: failing, timeout: 300 * time.Millisecond},
+			{method: http.MethodPost, target: "/v1/webhooks", body: `{"url":"https://hooks.example.com/x","event_types":["*"]}`, failing: failing},
+			{method: http.MethodGet, target: "/v1/webhooks", failing: failing},
+			{method: http.MethodGet, target: "/v1/webhooks/x", failing: failing},
+			{method: http.MethodPatch, target: "/v1/webhooks/x", body: `{"enabled":false}`, failing: failing},
+			{method: http.MethodDelete, target: "/v1/webhooks/x", failing: failing},
+			{method: http.MethodPost, target: "/v1/webhooks/x/secret", failing: failing},
+			{method: http.MethodGet, target: "/v1/webhooks/x/deliveries", failing: failing},
 		}
 	}
 	anonymous := http.Header{"Authorization": nil}
 
 	a := newAPI(t, storetest.SQLite(t))
 	victim := a.createToken(t, `{"name":"victim"}`)
+	hook := a.createWebhook(t, `{"url":"https://hooks.example.com/a","event_types":["admin.token.*"]}`)
+	doomed := a.createWebhook(t, `{"url":"https://hooks.example.com/b","event_types":["*"]}`)
 	for _, req := range []request{
 		{method: http.MethodGet, target: "/v1/status"},
 		{method: http.MethodGet, target: "/v1/status?x=1"},
@@ -236,6 +246,32 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 		{method: http.MethodGet, target: "/v1/audit/event-types?x=1"},
 		{method: http.MethodGet, target: "/v1/audit/stream", timeout: 300 * time.Millisecond},
 		{method: http.MethodGet, target: "/v1/audit/stream?outcome=maybe"},
+		{method: http.MethodPost, target: "/v1/webhooks", body: `{"url":"ftp://x","event_types":["*"]}`},
+		{method: http.MethodPost, target: "/v1/webhooks", body: `{"url":`},
+		{method: http.MethodPost, target: "/v1/webhooks", body: `{"url":"` + strings.Repeat("a", bodyLimit) + `"}`},
+		{method: http.MethodPost, target: "/v1/webhooks", body: `{}`, header: http.Header{"Content-Type": {"text/plain"}}},
+		{method: http.MethodGet, target: "/v1/webhooks?limit=1"},
+		{method: http.MethodGet, target: "/v1/webhooks?cursor=!!!"},
+		{method: http.MethodGet, target: "/v1/webhooks?limit=0"},
+		{method: http.MethodGet, target: "/v1/webhooks/" + hook.ID},
+		{method: http.MethodGet, target: "/v1/webhooks/nosuchhook"},
+		{method: http.MethodGet, target: "/v1/webhooks/" + strings.Repeat("x", 65)},
+		{method: http.MethodPatch, target: "/v1/webhooks/" + hook.ID, body: `{"enabled":false}`},
+		{method: http.MethodPatch, target: "/v1/webhooks/nosuchhook", body: `{"enabled":false}`},
+		{method: http.MethodPatch, target: "/v1/webhooks/" + hook.ID, body: `{"event_types":["no.such.type"]}`},
+		{method: http.MethodPatch, target: "/v1/webhooks/" + hook.ID, body: `{"enabled":`},
+		{method: http.MethodPatch, target: "/v1/webhooks/" + hook.ID, body: `{"url":"` + strings.Repeat("a", bodyLimit) + `"}`},
+		{method: http.MethodPatch, target: "/v1/webhooks/" + hook.ID, body: `{}`, header: http.Header{"Content-Type": {"text/plain"}}},
+		{method: http.MethodPost, target: "/v1/webhooks/" + hook.ID + "/secret"},
+		{method: http.MethodPost, target: "/v1/webhooks/nosuchhook/secret"},
+		{method: http.MethodPost, target: "/v1/webhooks/" + strings.Repeat("x", 65) + "/secret"},
+		{method: http.MethodGet, target: "/v1/webhooks/" + hook.ID + "/deliveries"},
+		{method: http.MethodGet, target: "/v1/webhooks/nosuchhook/deliveries"},
+		{method: http.MethodGet, target: "/v1/webhooks/" + hook.ID + "/deliveries?cursor=!!!"},
+		{method: http.MethodGet, target: "/v1/webhooks/" + hook.ID + "/deliveries?limit=0"},
+		{method: http.MethodDelete, target: "/v1/webhooks/" + doomed.ID},
+		{method: http.MethodDelete, target: "/v1/webhooks/nosuchhook"},
+		{method: http.MethodDelete, target: "/v1/webhooks/" + strings.Repeat("x", 65)},
 	} {
 		a.do(t, req)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/webhooks"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -58,6 +59,7 @@ type testAPI struct {
 	mux    *http.ServeMux
 	db     *store.DB
 	tokens *admintokens.Service
+	hooks  *webhooks.Service
 	clock  *clock
 	logs   *logBuffer
 	latest int64  // the migrator's newest schema version
@@ -91,8 +93,10 @@ func newAPISplit(t testing.TB, db, tokensDB *store.DB) *testAPI {
 	a := &testAPI{mux: http.NewServeMux(), db: db, clock: newClock(), logs: &logBuffer{}, latest: latest,
 		answered: map[string]map[int]bool{}}
 	a.tokens = admintokens.New(tokensDB, a.clock.Now, audittest.NewLog(t, tokensDB))
+	log := audittest.NewLog(t, db)
+	a.hooks = webhooks.New(db, audittest.Keyring(t), log, webhooks.Config{}, a.clock.Now)
 	api.Register(a.mux, api.Deps{
-		DB: db, Migrator: m, AdminTokens: a.tokens, Audit: audittest.NewLog(t, db), AuditHub: audit.NewHub(),
+		DB: db, Migrator: m, AdminTokens: a.tokens, Audit: log, AuditHub: audit.NewHub(), Webhooks: a.hooks,
 		Shutdown: make(chan struct{}),
 		Version:  "test", BodyLimit: bodyLimit,
 		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)),

@@ -23,6 +23,7 @@ import (
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/keyring"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/webhooks"
 )
 
 // Server is a running identityd.
@@ -90,9 +91,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	}
 
 	tokens := admintokens.New(s.db, time.Now, s.audit)
+	hooks := webhooks.New(s.db, s.kr, s.audit, webhooks.Config{
+		Timeout:              cfg.WebhookTimeout,
+		MaxAttempts:          cfg.WebhookMaxAttempts,
+		AllowPrivateNetworks: cfg.WebhookAllowPrivateNetworks,
+		Logger:               log.With(slog.String("component", "webhooks")),
+	}, time.Now)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, admintokens.NewCleanupWorker(tokens))
-	periodic := []*river.PeriodicJob{admintokens.CleanupJob()}
+	river.AddWorker(workers, webhooks.NewWorker(hooks))
+	river.AddWorker(workers, webhooks.NewCleanupWorker(hooks))
+	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob()}
 	if cfg.AuditRetention > 0 {
 		river.AddWorker(workers, audit.NewPruneWorker(s.audit, cfg.AuditRetention))
 		periodic = append(periodic, audit.PruneJob())
@@ -101,7 +110,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		Workers:    workers,
 		Periodic:   periodic,
 		MaxWorkers: cfg.JobsMaxWorkers,
-		Logger:     log.With(slog.String("component", "jobs")),
+		// Deliveries wait on other people's servers; a queue of their own keeps a slow
+		// receiver from holding up every other job.
+		Queues: map[string]int{webhooks.QueueName: cfg.JobsMaxWorkers},
+		Logger: log.With(slog.String("component", "jobs")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -109,7 +121,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	s.hub = audit.NewHub()
 	s.sealer = audit.NewSealer(s.audit, s.hub, audit.SealerConfig{
 		CheckpointEvery: cfg.AuditCheckpointInterval,
-		Logger:          log.With(slog.String("component", "audit")),
+		// Deliveries are enqueued in the sealing transaction: exactly once per sealed
+		// event, and never in a request's path.
+		OnSealed: func(ctx context.Context, tx *store.Tx, events []audit.Event) error {
+			return hooks.Dispatch(ctx, tx, s.queue, events)
+		},
+		Logger: log.With(slog.String("component", "audit")),
 	})
 
 	if s.tracer, err = newTracer(ctx, version); err != nil {
@@ -141,7 +158,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	adminMux.Handle("GET /readyz", ready)
 	adminMux.Handle("GET /metrics", metricsHandler(reg))
 	api.Register(adminMux, api.Deps{
-		DB: s.db, Migrator: migrator, AdminTokens: tokens, Audit: s.audit, AuditHub: s.hub,
+		DB: s.db, Migrator: migrator, AdminTokens: tokens, Audit: s.audit, AuditHub: s.hub, Webhooks: hooks,
 		Shutdown: s.shutdown, Version: version, BodyLimit: cfg.HTTPBodyLimit, Logger: log,
 	})
 	adm := base

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -478,4 +481,91 @@ func newMigratorFor(t *testing.T, db *store.DB) *store.Migrator {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func TestAWebhookSubscribedThroughTheAPIReceivesSignedEvents(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		type delivery struct {
+			id, ts, sig string
+			body        []byte
+		}
+		got := make(chan delivery, 10)
+		receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			got <- delivery{r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body}
+		}))
+		defer receiver.Close()
+
+		cfg := testConfig(t, url, "IDENTITYD_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true")
+		cfg.PublicAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.2:0"
+		s, _ := newServer(t, cfg)
+		serve(t, s)
+		admin := "http://" + s.Addrs()[1].String()
+		token := adminToken(t, url)
+		call := func(method, path, body string) *http.Response {
+			req, _ := http.NewRequest(method, admin+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		resp := call(http.MethodPost, "/v1/webhooks", `{"url":"`+receiver.URL+`","event_types":["admin.token.created"]}`)
+		var hook struct{ ID, Secret string }
+		if err := json.NewDecoder(resp.Body).Decode(&hook); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create webhook: %d %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+
+		resp = call(http.MethodPost, "/v1/admin-tokens", `{"name":"watched"}`)
+		var created struct{ ID string }
+		_ = json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+
+		// Subscriptions match events as they are sealed, so the setup token's event, sealed
+		// just after the subscription was made, may come first; wait for ours.
+		var d delivery
+		for found := false; !found; {
+			select {
+			case d = <-got:
+			case <-time.After(30 * time.Second):
+				t.Fatal("no delivery of the watched token's event arrived")
+			}
+			var payload struct {
+				Type string
+				Data struct{ Target struct{ ID string } }
+			}
+			if err := json.Unmarshal(d.body, &payload); err != nil || payload.Type != "admin.token.created" {
+				t.Fatalf("payload %s (%v)", d.body, err)
+			}
+			found = payload.Data.Target.ID == created.ID
+		}
+		// The signature, checked as a receiver would: HMAC-SHA256 over id.timestamp.body
+		// with the secret's key.
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(hook.Secret, "whsec_"))
+		mac := hmac.New(sha256.New, key)
+		fmt.Fprintf(mac, "%s.%s.%s", d.id, d.ts, d.body)
+		if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); d.sig != want {
+			t.Fatalf("signature %q, want %q", d.sig, want)
+		}
+
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp = call(http.MethodGet, "/v1/webhooks/"+hook.ID+"/deliveries", "")
+			var log struct{ Items []struct{ ID, Status string } }
+			_ = json.NewDecoder(resp.Body).Decode(&log)
+			resp.Body.Close()
+			if slices.ContainsFunc(log.Items, func(e struct{ ID, Status string }) bool {
+				return e.ID == d.id && e.Status == "succeeded"
+			}) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery log: %+v", log.Items)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
