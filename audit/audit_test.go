@@ -347,14 +347,21 @@ func TestVerifyNamesTheFirstBrokenLink(t *testing.T) {
 	}
 }
 
-// forge inserts an event identityd never recorded, with made-up MAC and link, at seq.
+// forge inserts an event identityd never recorded, copied from #3 with another actor: at
+// seq in the chain, with made-up seal, or waiting to be sealed when seq is "NULL".
 func forge(t *testing.T, db *store.DB, seq string) {
 	t.Helper()
-	exec(t, db, `INSERT INTO audit_events (id, recorded_at, type, actor_kind, actor_id, target_kind, target_id, outcome,
-		client_ip, user_agent, request_id, details, key_id, mac, seq, seal_key_id, chain_hash)
-		SELECT '00000000-0000-7000-8000-000000000001', recorded_at, type, actor_kind, 'mallory', target_kind, target_id,
-		outcome, client_ip, user_agent, request_id, details, key_id, mac, `+seq+`, seal_key_id, chain_hash
-		FROM audit_events WHERE seq = 3`)
+	const cols = `recorded_at, type, actor_kind, 'mallory', target_kind, target_id, outcome,
+		client_ip, user_agent, request_id, details, key_id, mac`
+	const forgedID = `'00000000-0000-7000-8000-000000000001'`
+	if seq == "NULL" {
+		exec(t, db, `INSERT INTO audit_pending (id, recorded_at, type, actor_kind, actor_id, target_kind, target_id, outcome,
+			client_ip, user_agent, request_id, details, key_id, mac) SELECT `+forgedID+`, `+cols+` FROM audit_events WHERE seq = 3`)
+		return
+	}
+	exec(t, db, `INSERT INTO audit_events (seq, id, recorded_at, type, actor_kind, actor_id, target_kind, target_id, outcome,
+		client_ip, user_agent, request_id, details, key_id, mac, seal_key_id, chain_hash)
+		SELECT `+seq+`, `+forgedID+`, `+cols+`, seal_key_id, chain_hash FROM audit_events WHERE seq = 3`)
 }
 
 func TestTheSealerSetsForgedPendingEventsAsideAndRecordsIt(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/identityd/identityd/redact"
 )
 
 // The event types identityd records. This catalogue is the one list of them: Record
@@ -101,29 +103,35 @@ func MarkdownTable() string {
 	return b.String()
 }
 
-// details marshals an event's details. Callers pass maps of plain values, which always
-// marshal.
+// details redacts and marshals an event's details. Callers pass maps of plain values,
+// which always marshal; keys come out sorted, as redact.JSON would leave them.
 func details(v map[string]any) json.RawMessage {
-	b, _ := json.Marshal(v)
+	b, _ := json.Marshal(redact.Map(v))
 	return b
+}
+
+// withDetails is an event built by a constructor, its details redacted already.
+func withDetails(ev Event, d map[string]any) Event {
+	ev.Details, ev.redacted = details(d), true
+	return ev
 }
 
 // AdminTokenCreated records the creation of an admin token.
 func AdminTokenCreated(id, name string, expiresAt time.Time) Event {
-	return Event{Type: TypeAdminTokenCreated, Target: Target{"admin_token", id}, Outcome: Success,
-		Details: details(map[string]any{"name": name, "expires_at": expiresAt.UTC().Format(time.RFC3339)})}
+	return withDetails(Event{Type: TypeAdminTokenCreated, Target: Target{"admin_token", id}, Outcome: Success},
+		map[string]any{"name": name, "expires_at": expiresAt.UTC().Format(time.RFC3339)})
 }
 
 // AdminTokenRevoked records the revocation of an admin token.
 func AdminTokenRevoked(id, name string) Event {
-	return Event{Type: TypeAdminTokenRevoked, Target: Target{"admin_token", id}, Outcome: Success,
-		Details: details(map[string]any{"name": name})}
+	return withDetails(Event{Type: TypeAdminTokenRevoked, Target: Target{"admin_token", id}, Outcome: Success},
+		map[string]any{"name": name})
 }
 
 // AdminTokensExpiredDeleted records that the cleanup job deleted count expired tokens.
 func AdminTokensExpiredDeleted(count int64) Event {
-	return Event{Type: TypeAdminTokensExpired, Target: Target{"admin_tokens", "expired"}, Outcome: Success,
-		Details: details(map[string]any{"count": count})}
+	return withDetails(Event{Type: TypeAdminTokensExpired, Target: Target{"admin_tokens", "expired"}, Outcome: Success},
+		map[string]any{"count": count})
 }
 
 // AdminAuthFailed records a management API request with a bad admin token. The token
@@ -134,32 +142,32 @@ func AdminAuthFailed(operation string) Event {
 
 // AuditPruned records that retention deleted the sealed events up to throughSeq.
 func AuditPruned(throughSeq int64) Event {
-	return Event{Type: TypeAuditPruned, Target: Target{"audit_log", "events"}, Outcome: Success,
-		Details: details(map[string]any{"through_seq": throughSeq})}
+	return withDetails(Event{Type: TypeAuditPruned, Target: Target{"audit_log", "events"}, Outcome: Success},
+		map[string]any{"through_seq": throughSeq})
 }
 
 // auditTamperingDetected records a pending event the sealer refused.
 func auditTamperingDetected(eventID, reason string) Event {
-	return Event{Type: TypeAuditTamperingSuspect, Target: Target{"audit_event", eventID}, Outcome: Failure,
-		Details: details(map[string]any{"reason": reason})}
+	return withDetails(Event{Type: TypeAuditTamperingSuspect, Target: Target{"audit_event", eventID}, Outcome: Failure},
+		map[string]any{"reason": reason})
 }
 
 // MigrationApplied records an applied schema migration.
 func MigrationApplied(version int64, name string, took time.Duration) Event {
-	return Event{Type: TypeMigrationApplied, Target: Target{"schema_migration", strconv.FormatInt(version, 10)},
-		Outcome: Success, Details: details(map[string]any{"name": name, "duration_ms": took.Milliseconds()})}
+	return withDetails(Event{Type: TypeMigrationApplied, Target: Target{"schema_migration", strconv.FormatInt(version, 10)},
+		Outcome: Success}, map[string]any{"name": name, "duration_ms": took.Milliseconds()})
 }
 
 // MigrationReverted records a reverted schema migration.
 func MigrationReverted(version int64, name string) Event {
-	return Event{Type: TypeMigrationReverted, Target: Target{"schema_migration", strconv.FormatInt(version, 10)},
-		Outcome: Success, Details: details(map[string]any{"name": name})}
+	return withDetails(Event{Type: TypeMigrationReverted, Target: Target{"schema_migration", strconv.FormatInt(version, 10)},
+		Outcome: Success}, map[string]any{"name": name})
 }
 
 // SystemStarted records a server start with its version and non-secret settings.
 func SystemStarted(version string, settings map[string]string) Event {
-	return Event{Type: TypeSystemStarted, Target: Target{"system", "identityd"}, Outcome: Success,
-		Details: details(map[string]any{"version": version, "settings": settings})}
+	return withDetails(Event{Type: TypeSystemStarted, Target: Target{"system", "identityd"}, Outcome: Success},
+		map[string]any{"version": version, "settings": settings})
 }
 
 // SystemStopped records a graceful shutdown.
@@ -175,24 +183,24 @@ type SettingChange struct {
 
 // SystemConfigChanged records settings that differ from the previous start.
 func SystemConfigChanged(changes map[string]SettingChange) Event {
-	return Event{Type: TypeSystemConfigChanged, Target: Target{"system", "identityd"}, Outcome: Success,
-		Details: details(map[string]any{"changed": changes})}
+	return withDetails(Event{Type: TypeSystemConfigChanged, Target: Target{"system", "identityd"}, Outcome: Success},
+		map[string]any{"changed": changes})
 }
 
 // WebhookCreated records a new webhook subscription.
 func WebhookCreated(id, url string, eventTypes []string) Event {
-	return Event{Type: TypeWebhookCreated, Target: Target{"webhook", id}, Outcome: Success,
-		Details: details(map[string]any{"url": url, "event_types": eventTypes})}
+	return withDetails(Event{Type: TypeWebhookCreated, Target: Target{"webhook", id}, Outcome: Success},
+		map[string]any{"url": url, "event_types": eventTypes})
 }
 
 // WebhookUpdated records a change to a webhook subscription; changed names the fields.
 func WebhookUpdated(id string, changed map[string]any) Event {
-	return Event{Type: TypeWebhookUpdated, Target: Target{"webhook", id}, Outcome: Success,
-		Details: details(map[string]any{"changed": changed})}
+	return withDetails(Event{Type: TypeWebhookUpdated, Target: Target{"webhook", id}, Outcome: Success},
+		map[string]any{"changed": changed})
 }
 
 // WebhookDeleted records the deletion of a webhook subscription.
 func WebhookDeleted(id, url string) Event {
-	return Event{Type: TypeWebhookDeleted, Target: Target{"webhook", id}, Outcome: Success,
-		Details: details(map[string]any{"url": url})}
+	return withDetails(Event{Type: TypeWebhookDeleted, Target: Target{"webhook", id}, Outcome: Success},
+		map[string]any{"url": url})
 }

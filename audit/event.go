@@ -63,6 +63,10 @@ type Event struct {
 	Details json.RawMessage `json:"details,omitempty"`
 	// Seq is the event's place in the sealed chain, 1 upwards; 0 until it is sealed.
 	Seq int64 `json:"seq,omitempty"`
+
+	// redacted says the catalogue's constructor already passed Details through the
+	// redaction helper, so Record need not decode and re-encode them.
+	redacted bool
 }
 
 // Limits on what an event may hold, so that a record cannot grow without bound.

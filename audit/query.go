@@ -143,8 +143,7 @@ func (l *Log) Query(ctx context.Context, f Filter, limit int, cursor string) (Pa
 		cond += " AND id < $" + strconv.Itoa(len(args))
 	}
 	args = append(args, limit+1)
-	rows, err := l.db.Query(ctx, `SELECT `+eventColumns+`, seq FROM audit_events WHERE `+cond+
-		` AND rejected_at IS NULL ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	rows, err := l.db.Query(ctx, allEvents(cond)+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: query: %w", err)
 	}
@@ -158,6 +157,14 @@ func (l *Log) Query(ctx context.Context, f Filter, limit int, cursor string) (Pa
 		page.Next = base64.RawURLEncoding.EncodeToString([]byte(events[limit-1].ID))
 	}
 	return page, nil
+}
+
+// allEvents selects the sealed and the pending events (not those refused as forged) that
+// satisfy cond, as one relation with the columns scanWithSeq reads.
+func allEvents(cond string) string {
+	return `SELECT * FROM (SELECT ` + eventColumns + `, seq FROM audit_events WHERE ` + cond +
+		` UNION ALL SELECT ` + eventColumns + `, NULL AS seq FROM audit_pending WHERE ` + cond +
+		` AND rejected_at IS NULL) AS e`
 }
 
 // ErrBadCursor means a cursor was not one Query made.
@@ -196,8 +203,7 @@ func (l *Log) Export(ctx context.Context, since, until time.Time, fn func(Event)
 	after := ""
 	for {
 		cond, args := f.where([]any{after})
-		rows, err := l.db.Query(ctx, `SELECT `+eventColumns+`, seq FROM audit_events WHERE id > $1 AND `+cond+
-			` AND rejected_at IS NULL ORDER BY id LIMIT `+strconv.Itoa(verifyBatch), args...)
+		rows, err := l.db.Query(ctx, allEvents("id > $1 AND "+cond)+` ORDER BY id LIMIT `+strconv.Itoa(verifyBatch), args...)
 		if err != nil {
 			return fmt.Errorf("audit: export: %w", err)
 		}

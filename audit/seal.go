@@ -188,8 +188,8 @@ func (s *Sealer) sealBatch(ctx context.Context, forceCheckpoint bool) (sealed in
 			return err
 		}
 
-		rows, err := tx.Query(ctx, `SELECT `+eventColumns+`, key_id, mac FROM audit_events
-			WHERE seq IS NULL AND rejected_at IS NULL ORDER BY id LIMIT $1`, s.cfg.Batch)
+		rows, err := tx.Query(ctx, `SELECT `+eventColumns+`, key_id, mac FROM audit_pending
+			WHERE rejected_at IS NULL ORDER BY id LIMIT $1`, s.cfg.Batch)
 		if err != nil {
 			return fmt.Errorf("audit: read pending events: %w", err)
 		}
@@ -214,12 +214,17 @@ func (s *Sealer) sealBatch(ctx context.Context, forceCheckpoint bool) (sealed in
 			}
 			prevSeq++
 			prev = chainLink(ks, prev, prevSeq, p.mac)
-			if _, err := tx.Exec(ctx, `UPDATE audit_events SET seq = $1, seal_key_id = $2, chain_hash = $3 WHERE id = $4`,
-				prevSeq, ks.id, prev, p.ev.ID); err != nil {
-				return fmt.Errorf("audit: seal event: %w", err)
-			}
-			p.ev.Seq = prevSeq
-			done = append(done, p.ev)
+			// Nothing here reads these writes back, so they travel with the commit: on
+			// PostgreSQL a whole batch is sealed in one round trip.
+			e := &p.ev
+			tx.ExecAtCommit(`INSERT INTO audit_events (seq, id, recorded_at, type, actor_kind, actor_id, target_kind,
+				target_id, outcome, client_ip, user_agent, request_id, details, key_id, mac, seal_key_id, chain_hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+				prevSeq, e.ID, e.Time, e.Type, string(e.Actor.Kind), e.Actor.ID, e.Target.Kind, e.Target.ID,
+				string(e.Outcome), e.ClientIP, e.UserAgent, e.RequestID, string(e.Details), p.keyID, p.mac, ks.id, prev)
+			tx.ExecAtCommit(`DELETE FROM audit_pending WHERE id = $1`, e.ID)
+			e.Seq = prevSeq
+			done = append(done, *e)
 		}
 		if len(done) > 0 {
 			if err := writeMark(ctx, tx, ks, "head", prevSeq, prev); err != nil {
@@ -295,10 +300,11 @@ func (l *Log) checkEventMAC(ev *Event, keyID string, mac []byte) string {
 	return ""
 }
 
-// reject sets a forged pending event aside, so it never enters the chain and never
-// blocks the events behind it, and records that it was found.
+// reject sets a forged pending event aside — it stays in audit_pending as evidence — so
+// it never enters the chain and never blocks the events behind it, and records that it
+// was found.
 func (s *Sealer) reject(ctx context.Context, tx *store.Tx, id, reason string) error {
-	if _, err := tx.Exec(ctx, `UPDATE audit_events SET rejected_at = $1 WHERE id = $2`,
+	if _, err := tx.Exec(ctx, `UPDATE audit_pending SET rejected_at = $1 WHERE id = $2`,
 		s.log.now().UTC().Truncate(time.Microsecond), id); err != nil {
 		return fmt.Errorf("audit: reject event: %w", err)
 	}

@@ -334,8 +334,8 @@ func (v *verifier) checkPending(ctx context.Context) error {
 	l := v.l
 	after := ""
 	for {
-		rows, err := v.q.Query(ctx, `SELECT `+eventColumns+`, key_id, mac FROM audit_events
-			WHERE seq IS NULL AND rejected_at IS NULL AND id > $1 ORDER BY id LIMIT $2`, after, verifyBatch)
+		rows, err := v.q.Query(ctx, `SELECT `+eventColumns+`, key_id, mac FROM audit_pending
+			WHERE rejected_at IS NULL AND id > $1 ORDER BY id LIMIT $2`, after, verifyBatch)
 		if err != nil {
 			return err
 		}
@@ -360,5 +360,5 @@ func (v *verifier) checkPending(ctx context.Context) error {
 			break
 		}
 	}
-	return v.q.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE rejected_at IS NOT NULL`).Scan(&v.rep.Rejected)
+	return v.q.QueryRow(ctx, `SELECT count(*) FROM audit_pending WHERE rejected_at IS NOT NULL`).Scan(&v.rep.Rejected)
 }

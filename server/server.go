@@ -89,6 +89,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
+	if err := s.audit.Prepare(ctx); err != nil {
+		// Only slower without it; readiness reports a schema that is behind.
+		log.WarnContext(ctx, "could not prepare the audit log's statements", slog.String("error", err.Error()))
+	}
 
 	tokens := admintokens.New(s.db, time.Now, s.audit)
 	hooks := webhooks.New(s.db, s.kr, s.audit, webhooks.Config{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -59,6 +60,23 @@ func permanentPostgresErr(err error) bool {
 		return true
 	}
 	return pgErr.Code == "3D000" // database does not exist
+}
+
+// classifyLost marks as ErrUnavailable an error from a transaction's function that is a
+// lost connection: libraries that join the transaction (the job queue) use the driver
+// directly, and their errors never passed through the store's mapping. Any other error —
+// the caller's own, a refused statement — is returned as it is.
+func classifyLost(d Dialect, err error) error {
+	if d != Postgres || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || pgconn.SafeToRetry(err) {
+		return &classified{kind: ErrUnavailable, err: err}
+	}
+	return err
 }
 
 // mapPostgresErr turns driver errors into the store's sentinels where one applies. An

@@ -58,6 +58,8 @@ type DB struct {
 	path   string  // sqlite file
 	writer *sql.DB // sqlite, one connection
 	reader *sql.DB // sqlite, query_only
+	// prepared are writer statements Prepare made ready.
+	prepared prepared
 }
 
 // Open connects to the database named by rawURL: "sqlite:PATH" or "postgres://…".
@@ -118,6 +120,7 @@ func (db *DB) Close() {
 		db.pool.Close()
 		return
 	}
+	db.prepared.close()
 	_ = db.reader.Close()
 	_ = db.writer.Close()
 }

@@ -364,3 +364,154 @@ func TestReadTxSeesOneSnapshotWhateverCommitsMeanwhile(t *testing.T) {
 		}
 	})
 }
+
+func TestExecAtCommitRunsInTheTransactionAndFailsItWhenItFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tbl := scratchTable(t, db)
+		insert := "INSERT INTO " + tbl + " (id, name, at) VALUES ($1, $2, $3)"
+		names := func() string {
+			rows, err := db.Query(ctx, "SELECT name FROM "+tbl+" ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := store.CollectRows(rows, func(r *store.Rows) (string, error) {
+				var s string
+				return s, r.Scan(&s)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Join(got, ",")
+		}
+
+		// Deferred statements run at commit, after the transaction's own.
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			tx.ExecAtCommit(insert, 2, "deferred", time.Now())
+			_, err := tx.Exec(ctx, insert, 1, "direct", time.Now())
+			return err
+		})
+		if err != nil || names() != "direct,deferred" {
+			t.Fatalf("commit with a deferred statement: %v, rows %q", err, names())
+		}
+		// A deferred statement that fails takes the whole transaction with it.
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Exec(ctx, insert, 3, "lost", time.Now()); err != nil {
+				return err
+			}
+			tx.ExecAtCommit(insert, 1, "duplicate", time.Now())
+			return nil
+		})
+		if !errors.Is(err, store.ErrAlreadyExists) || names() != "direct,deferred" {
+			t.Fatalf("a failing deferred statement: %v, rows %q", err, names())
+		}
+		// A rolled-back transaction drops what it deferred.
+		boom := errors.New("boom")
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			tx.ExecAtCommit(insert, 4, "dropped", time.Now())
+			return boom
+		})
+		if !errors.Is(err, boom) || names() != "direct,deferred" {
+			t.Fatalf("rollback: %v, rows %q", err, names())
+		}
+		// A transaction of deferred statements only, and an empty one.
+		if err := db.Tx(ctx, func(tx *store.Tx) error { tx.ExecAtCommit(insert, 5, "alone", time.Now()); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Tx(ctx, func(*store.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if names() != "direct,deferred,alone" {
+			t.Fatalf("rows %q", names())
+		}
+	})
+}
+
+func TestTheFirstStatementOfATransactionMayBeAReadOrFail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tbl := scratchTable(t, db)
+		if _, err := db.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (1, 'a', $1)", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			var name string
+			if err := tx.QueryRow(ctx, "SELECT name FROM "+tbl+" WHERE id = 99").Scan(&name); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("first statement, no row: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			rows, err := tx.Query(ctx, "SELECT name FROM "+tbl)
+			if err != nil {
+				return err
+			}
+			got, err := store.CollectRows(rows, func(r *store.Rows) (string, error) {
+				var s string
+				return s, r.Scan(&s)
+			})
+			if err != nil || len(got) != 1 {
+				t.Errorf("first statement a query: %v %v", got, err)
+			}
+			_, err = tx.Exec(ctx, "UPDATE "+tbl+" SET name = 'b'")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A first statement the database refuses fails the transaction, and leaves the
+		// connection fit for the next one.
+		for range 3 {
+			err := db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, "SELECT * FROM no_such_table")
+				return err
+			})
+			if err == nil || errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("refused first statement: %v", err)
+			}
+		}
+		var name string
+		if err := db.QueryRow(ctx, "SELECT name FROM "+tbl+" WHERE id = 1").Scan(&name); err != nil || name != "b" {
+			t.Fatalf("after refused transactions: %q %v", name, err)
+		}
+	})
+}
+
+func TestNestedTransactionsOnPostgresAreSavepoints(t *testing.T) {
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	tbl := scratchTable(t, db)
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (1, 'outer', $1)", time.Now()); err != nil {
+			return err
+		}
+		inner, err := tx.Pgx().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := inner.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (2, 'undone', $1)", time.Now()); err != nil {
+			return err
+		}
+		if err := inner.Rollback(ctx); err != nil {
+			return err
+		}
+		kept, err := tx.Pgx().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := kept.Exec(ctx, "INSERT INTO "+tbl+" (id, name, at) VALUES (3, 'kept', $1)", time.Now()); err != nil {
+			return err
+		}
+		return kept.Commit(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("rows after a rolled-back and a committed savepoint: %d, %v; want 2", n, err)
+	}
+}

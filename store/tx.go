@@ -13,8 +13,11 @@ import (
 // together. It is not safe for concurrent use.
 type Tx struct {
 	dialect Dialect
+	db      *DB
 	pg      pgx.Tx
 	lite    *sql.Tx
+	// atCommit are SQLite's statements queued by ExecAtCommit; PostgreSQL's wait in pgTx.
+	atCommit []queued
 }
 
 // Tx runs fn in a transaction: it commits when fn returns nil and rolls back when fn
@@ -37,7 +40,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 	}()
 	if err := fn(tx); err != nil {
-		return err
+		return classifyLost(tx.dialect, err)
 	}
 	return tx.commit(ctx)
 }
@@ -69,7 +72,7 @@ func (db *DB) ReadTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	if db.dialect == Postgres {
-		t, err := db.pool.Begin(ctx)
+		t, err := db.beginPostgres(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("store: begin: %w", mapPostgresErr(err))
 		}
@@ -79,10 +82,15 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", mapSQLiteErr(err))
 	}
-	return &Tx{dialect: SQLite, lite: t}, nil
+	return &Tx{dialect: SQLite, db: db, lite: t}, nil
 }
 
 func (tx *Tx) commit(ctx context.Context) error {
+	for _, q := range tx.atCommit {
+		if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
+			return err
+		}
+	}
 	if tx.pg != nil {
 		if err := tx.pg.Commit(ctx); err != nil {
 			return fmt.Errorf("store: commit: %w", mapPostgresErr(err))
@@ -111,6 +119,22 @@ func (tx *Tx) rollback(ctx context.Context) error {
 	return err
 }
 
+// ExecAtCommit queues a statement to run in the transaction just before it commits, and
+// fails the commit (rolling everything back) if the statement fails. It is for writes
+// whose result nobody reads — an audit record — and on PostgreSQL it costs no round trip
+// of its own: the statement travels with COMMIT. The statement sees the transaction's
+// other changes; the transaction's own reads do not see it.
+func (tx *Tx) ExecAtCommit(query string, args ...any) {
+	if p, ok := tx.pg.(*pgTx); ok {
+		p.queueForCommit(query, args)
+		return
+	}
+	if tx.pg != nil {
+		panic("store: ExecAtCommit in a read-only transaction") // a programming error, not input
+	}
+	tx.atCommit = append(tx.atCommit, queued{sql: query, args: args})
+}
+
 // Dialect reports which backend the transaction runs on.
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
@@ -125,6 +149,18 @@ func (tx *Tx) SQL() *sql.Tx { return tx.lite }
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	if tx.pg != nil {
 		return pgExec(ctx, tx.pg, query, args)
+	}
+	if tx.db != nil {
+		if st := tx.db.prepared.lookup(query); st != nil {
+			// database/sql reuses the statement prepared on the writer connection, which
+			// is the transaction's.
+			res, err := tx.lite.StmtContext(ctx, st).ExecContext(ctx, sqliteArgs(args)...)
+			if err != nil {
+				return 0, mapSQLiteErr(err)
+			}
+			n, err := res.RowsAffected()
+			return n, mapSQLiteErr(err)
+		}
 	}
 	return sqliteExec(ctx, tx.lite, query, args)
 }

@@ -156,7 +156,7 @@ func TestAChangeWhoseAuditEventCannotBeRecordedDoesNotHappen(t *testing.T) {
 		e := newEnv(t, db, webhooks.Config{})
 		sub, _ := e.create(t, "https://hooks.example.com/a", "*")
 		// With the audit table gone, every Record fails; each change must fail with it.
-		if _, err := db.Exec(ctx, `ALTER TABLE audit_events RENAME TO audit_events_away`); err != nil {
+		if _, err := db.Exec(ctx, `ALTER TABLE audit_pending RENAME TO audit_pending_away`); err != nil {
 			t.Fatal(err)
 		}
 		_, _, createErr := e.svc.Create(ctx, "https://hooks.example.com/b", []string{"*"})
@@ -168,7 +168,7 @@ func TestAChangeWhoseAuditEventCannotBeRecordedDoesNotHappen(t *testing.T) {
 		if err := db.QueryRow(ctx, `SELECT secret_enc FROM webhook_subscriptions WHERE id = $1`, sub.ID).Scan(&enc); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(ctx, `ALTER TABLE audit_events_away RENAME TO audit_events`); err != nil {
+		if _, err := db.Exec(ctx, `ALTER TABLE audit_pending_away RENAME TO audit_pending`); err != nil {
 			t.Fatal(err)
 		}
 		for name, err := range map[string]error{"create": createErr, "update": updateErr, "rotate": rotateErr, "delete": deleteErr} {

@@ -1,9 +1,12 @@
--- The tamper-evident audit log. Events are recorded in the transaction of the change they
--- describe, each with a MAC over its content; the sealer later gives them a dense sequence
--- number and an HMAC chain link, and signs checkpoints of the chain.
+-- The tamper-evident audit log. Recording inserts an event, with a MAC over its content,
+-- into audit_pending in the transaction of the change it describes; nothing else, so that
+-- recording costs the request as little as it can. The sealer then moves pending events
+-- into audit_events, where each gets a dense sequence number and an HMAC chain link, and
+-- writes signed checkpoints of the chain. WITHOUT ROWID makes audit_pending's
+-- time-ordered id the table's own key: one b-tree written per event.
 
 -- +goose Up
-CREATE TABLE audit_events (
+CREATE TABLE audit_pending (
     id           TEXT PRIMARY KEY,
     recorded_at  TEXT NOT NULL,
     type         TEXT NOT NULL,
@@ -18,13 +21,29 @@ CREATE TABLE audit_events (
     details      TEXT NOT NULL,
     key_id       TEXT NOT NULL,
     mac          BLOB NOT NULL,
-    seq          INTEGER,
-    seal_key_id  TEXT,
-    chain_hash   BLOB,
+    -- Set when the sealer refused the event as forged; it stays here as evidence.
     rejected_at  TEXT
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE audit_events (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    recorded_at  TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    actor_kind   TEXT NOT NULL,
+    actor_id     TEXT NOT NULL,
+    target_kind  TEXT NOT NULL,
+    target_id    TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    client_ip    TEXT NOT NULL,
+    user_agent   TEXT NOT NULL,
+    request_id   TEXT NOT NULL,
+    details      TEXT NOT NULL,
+    key_id       TEXT NOT NULL,
+    mac          BLOB NOT NULL,
+    seal_key_id  TEXT NOT NULL,
+    chain_hash   BLOB NOT NULL
 ) STRICT;
-CREATE UNIQUE INDEX audit_events_seq ON audit_events (seq) WHERE seq IS NOT NULL;
-CREATE INDEX audit_events_pending ON audit_events (id) WHERE seq IS NULL AND rejected_at IS NULL;
 CREATE INDEX audit_events_actor ON audit_events (actor_kind, actor_id, id);
 CREATE INDEX audit_events_target ON audit_events (target_kind, target_id, id);
 
@@ -51,3 +70,4 @@ CREATE TABLE audit_marks (
 DROP TABLE audit_marks;
 DROP TABLE audit_checkpoints;
 DROP TABLE audit_events;
+DROP TABLE audit_pending;
