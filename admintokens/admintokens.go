@@ -13,11 +13,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -106,7 +104,7 @@ func (s *Service) Create(ctx context.Context, name string, ttl time.Duration) (s
 	_, _ = rand.Read(raw) // never fails: crypto/rand crashes the program rather than return short
 	secret = Prefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now().UTC().Truncate(time.Microsecond)
-	tok = Token{ID: newID(), Name: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	tok = Token{ID: store.NewID(), Name: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	hash := sha256.Sum256([]byte(secret))
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx,
@@ -187,7 +185,7 @@ func (s *Service) Revoke(ctx context.Context, id string) (Token, error) {
 }
 
 // ErrBadCursor means a list cursor was not one List made.
-var ErrBadCursor = errors.New("admintokens: malformed cursor")
+var ErrBadCursor = store.ErrBadCursor
 
 // MaxPageSize bounds one page of List.
 const MaxPageSize = 500
@@ -206,17 +204,12 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	if limit < 1 || limit > MaxPageSize {
 		return Page{}, &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxPageSize)}
 	}
-	q := `SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens`
-	args := []any{limit + 1}
-	if cursor != "" {
-		at, id, err := decodeCursor(cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		q += ` WHERE (created_at, id) < ($2, $3)`
-		args = append(args, at, id)
+	q, args, err := store.PageNewestFirst(
+		`SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens`, nil, false, limit, cursor)
+	if err != nil {
+		return Page{}, err
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("admintokens: list: %w", err)
 	}
@@ -231,26 +224,9 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	if len(toks) > limit {
 		page.Tokens = toks[:limit]
 		last := page.Tokens[limit-1]
-		page.Next = encodeCursor(last.CreatedAt, last.ID)
+		page.Next = store.NextCursor(len(toks), limit, last.CreatedAt, last.ID)
 	}
 	return page, nil
-}
-
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + ":" + id))
-}
-
-func decodeCursor(c string) (time.Time, string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(raw) > 64 {
-		return time.Time{}, "", ErrBadCursor
-	}
-	micros, id, ok := strings.Cut(string(raw), ":")
-	n, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || id == "" {
-		return time.Time{}, "", ErrBadCursor
-	}
-	return time.UnixMicro(n).UTC(), id, nil
 }
 
 // DeleteExpired deletes tokens that expired before now, batch rows at a time so that a
@@ -296,11 +272,4 @@ func validateName(name string) error {
 		}
 	}
 	return nil
-}
-
-// newID makes a short random id for people to type into `identityd admin token revoke`.
-func newID() string {
-	b := make([]byte, 10)
-	_, _ = rand.Read(b)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }

@@ -61,25 +61,20 @@ func (s *Service) Deliveries(ctx context.Context, subscriptionID string, limit i
 	if err := checkLimit(limit); err != nil {
 		return DeliveryPage{}, err
 	}
-	q := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries WHERE subscription_id = $2`
-	args := []any{limit + 1, subscriptionID}
-	if cursor != "" {
-		at, id, err := decodeCursor(cursor)
-		if err != nil {
-			return DeliveryPage{}, err
-		}
-		q += ` AND (created_at, id) < ($3, $4)`
-		args = append(args, at, id)
+	q, args, err := store.PageNewestFirst(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE subscription_id = $1`,
+		[]any{subscriptionID}, true, limit, cursor)
+	if err != nil {
+		return DeliveryPage{}, err
 	}
 	var exists int
-	err := s.db.QueryRow(ctx, `SELECT 1 FROM webhook_subscriptions WHERE id = $1`, subscriptionID).Scan(&exists)
+	err = s.db.QueryRow(ctx, `SELECT 1 FROM webhook_subscriptions WHERE id = $1`, subscriptionID).Scan(&exists)
 	if errors.Is(err, store.ErrNotFound) {
 		return DeliveryPage{}, ErrNotFound
 	}
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("webhooks: deliveries: %w", err)
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("webhooks: deliveries: %w", err)
 	}
@@ -91,7 +86,7 @@ func (s *Service) Deliveries(ctx context.Context, subscriptionID string, limit i
 	if len(ds) > limit {
 		page.Deliveries = ds[:limit]
 		last := page.Deliveries[limit-1]
-		page.Next = encodeCursor(last.CreatedAt, last.ID)
+		page.Next = store.NextCursor(limit+1, limit, last.CreatedAt, last.ID)
 	}
 	return page, nil
 }

@@ -56,7 +56,7 @@ func (s *Service) Dispatch(ctx context.Context, tx *store.Tx, q *jobs.Queue, eve
 					break
 				}
 			}
-			id := newID()
+			id := store.NewID()
 			n, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries
 				(id, subscription_id, event_id, event_type, payload, status, attempts, last_error, created_at)
 				VALUES ($1, $2, $3, $4, $5, 'pending', 0, '', $6)

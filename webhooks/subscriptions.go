@@ -52,7 +52,7 @@ func (s *Service) Create(ctx context.Context, url string, eventTypes []string) (
 		return Subscription{}, "", err
 	}
 	now := s.stamp()
-	sub := Subscription{ID: newID(), URL: url, EventTypes: slices.Clone(eventTypes), Enabled: true, CreatedAt: now, UpdatedAt: now}
+	sub := Subscription{ID: store.NewID(), URL: url, EventTypes: slices.Clone(eventTypes), Enabled: true, CreatedAt: now, UpdatedAt: now}
 	secret := newSecret()
 	enc, err := s.kr.Encrypt([]byte(secret), secretAAD(sub.ID))
 	if err != nil {
@@ -99,17 +99,11 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	if err := checkLimit(limit); err != nil {
 		return Page{}, err
 	}
-	q := `SELECT ` + subscriptionColumns + ` FROM webhook_subscriptions`
-	args := []any{limit + 1}
-	if cursor != "" {
-		at, id, err := decodeCursor(cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		q += ` WHERE (created_at, id) < ($2, $3)`
-		args = append(args, at, id)
+	q, args, err := store.PageNewestFirst(`SELECT `+subscriptionColumns+` FROM webhook_subscriptions`, nil, false, limit, cursor)
+	if err != nil {
+		return Page{}, err
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("webhooks: list: %w", err)
 	}
@@ -121,7 +115,7 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 	if len(subs) > limit {
 		page.Subscriptions = subs[:limit]
 		last := page.Subscriptions[limit-1]
-		page.Next = encodeCursor(last.CreatedAt, last.ID)
+		page.Next = store.NextCursor(limit+1, limit, last.CreatedAt, last.ID)
 	}
 	return page, nil
 }

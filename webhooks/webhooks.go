@@ -27,14 +27,10 @@
 package webhooks
 
 import (
-	"crypto/rand"
-	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/identityd/identityd/audit"
@@ -118,7 +114,7 @@ var (
 	// ErrNotFound means no subscription has the given id.
 	ErrNotFound = errors.New("webhooks: no such subscription")
 	// ErrBadCursor means a list cursor was not one List or Deliveries made.
-	ErrBadCursor = errors.New("webhooks: malformed cursor")
+	ErrBadCursor = store.ErrBadCursor
 )
 
 // ValidationError says why a request was refused, in words for the caller.
@@ -136,32 +132,5 @@ func checkLimit(limit int) error {
 	return nil
 }
 
-// newID makes a short random id. Delivery ids double as webhook-id, which the Standard
-// Webhooks signature scheme requires to hold no '.': base32 has none.
-func newID() string {
-	b := make([]byte, 10)
-	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program rather than return short
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
-
 // stamp is the clock's time as the database keeps it: UTC, in microseconds.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-// Cursors key pages on (created_at, id), like admintokens, so rows created meanwhile
-// neither repeat nor shift later pages.
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + ":" + id))
-}
-
-func decodeCursor(c string) (time.Time, string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(raw) > 64 {
-		return time.Time{}, "", ErrBadCursor
-	}
-	micros, id, ok := strings.Cut(string(raw), ":")
-	n, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || id == "" {
-		return time.Time{}, "", ErrBadCursor
-	}
-	return time.UnixMicro(n).UTC(), id, nil
-}

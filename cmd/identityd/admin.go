@@ -4,15 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/identityd/identityd/admintokens"
-	"github.com/identityd/identityd/audit"
-	"github.com/identityd/identityd/server"
 )
 
 func newAdminCmd(e *env) *cobra.Command {
@@ -27,25 +24,13 @@ A token is shown once, when it is created; identityd keeps only its SHA-256.`,
 	// revoking are audited, so the encryption keys must be at hand.
 	withTokens := func(fn func(cmd *cobra.Command, args []string, s *admintokens.Service) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd, e, false, false)
+			o, err := openOperator(cmd, e, true)
 			if err != nil {
 				return err
 			}
-			kr, err := server.Keyring(cfg, false, slog.New(slog.NewTextHandler(e.stderr, nil)))
-			if err != nil {
-				return err
-			}
-			db, err := openCurrentStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			log, err := audit.New(db, kr, time.Now)
-			if err != nil {
-				return err
-			}
+			defer o.close()
 			cmd.SetContext(cliContext(cmd.Context()))
-			return fn(cmd, args, admintokens.New(db, time.Now, log))
+			return fn(cmd, args, admintokens.New(o.db, time.Now, o.log))
 		}
 	}
 

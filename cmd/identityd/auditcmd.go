@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/identityd/identityd/audit"
-	"github.com/identityd/identityd/server"
 )
 
 // errLogBroken makes audit verify exit non-zero after it has printed what broke.
@@ -34,24 +32,12 @@ under.`,
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("--output must be text or json")}
 			}
-			cfg, err := loadConfig(cmd, e, false, false)
+			o, err := openOperator(cmd, e, true)
 			if err != nil {
 				return err
 			}
-			kr, err := server.Keyring(cfg, false, slog.New(slog.NewTextHandler(e.stderr, nil)))
-			if err != nil {
-				return err
-			}
-			db, err := openCurrentStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			log, err := audit.New(db, kr, time.Now)
-			if err != nil {
-				return err
-			}
-			rep, err := log.Verify(cmd.Context())
+			defer o.close()
+			rep, err := o.log.Verify(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -90,23 +76,15 @@ large the log. Times are RFC 3339 (2026-01-02T15:04:05Z) or dates (2026-01-02).`
 			if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 				return usageError{fmt.Errorf("--until must be after --since")}
 			}
-			cfg, err := loadConfig(cmd, e, false, false)
-			if err != nil {
-				return err
-			}
-			db, err := openCurrentStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
 			// Reading needs no keys: export works wherever the database can be read.
-			log, err := audit.New(db, nil, time.Now)
+			o, err := openOperator(cmd, e, false)
 			if err != nil {
 				return err
 			}
+			defer o.close()
 			out := bufio.NewWriter(e.stdout)
 			enc := json.NewEncoder(out)
-			if err := log.Export(cmd.Context(), from, to, func(ev audit.Event) error { return enc.Encode(ev) }); err != nil {
+			if err := o.log.Export(cmd.Context(), from, to, func(ev audit.Event) error { return enc.Encode(ev) }); err != nil {
 				return err
 			}
 			return out.Flush()

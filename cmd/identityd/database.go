@@ -3,6 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/keyring"
+	"github.com/identityd/identityd/server"
 
 	"github.com/identityd/identityd/config"
 	"github.com/identityd/identityd/requestinfo"
@@ -46,3 +54,41 @@ func openCurrentStore(ctx context.Context, cfg *config.Config) (*store.DB, error
 	}
 	return db, nil
 }
+
+// operator is what an operator command works with.
+type operator struct {
+	cfg *config.Config
+	db  *store.DB
+	// log records and verifies audit events when opened with keys, and only reads
+	// them otherwise.
+	log *audit.Log
+}
+
+// openOperator loads the configuration and opens the database, whose schema must be
+// current. With keys it also loads the encryption keys (the dev key beside serve --dev),
+// which recording and verifying audit events need; that is checked before the database
+// is touched. Close it when done.
+func openOperator(cmd *cobra.Command, e *env, keys bool) (*operator, error) {
+	cfg, err := loadConfig(cmd, e, false, false)
+	if err != nil {
+		return nil, err
+	}
+	var kr *keyring.Keyring
+	if keys {
+		if kr, err = server.Keyring(cfg, false, slog.New(slog.NewTextHandler(e.stderr, nil))); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openCurrentStore(cmd.Context(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	log, err := audit.New(db, kr, time.Now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &operator{cfg: cfg, db: db, log: log}, nil
+}
+
+func (o *operator) close() { o.db.Close() }

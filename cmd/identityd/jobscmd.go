@@ -35,16 +35,12 @@ func newJobsCmd(e *env) *cobra.Command {
 			if p.Limit < 1 || p.Limit > 1000 {
 				return usageError{fmt.Errorf("--limit must be between 1 and 1000")}
 			}
-			cfg, err := loadConfig(cmd, e, false, false)
+			o, err := openOperator(cmd, e, false)
 			if err != nil {
 				return err
 			}
-			db, err := openCurrentStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			q, err := jobs.New(db, jobs.Config{})
+			defer o.close()
+			q, err := jobs.New(o.db, jobs.Config{})
 			if err != nil {
 				return err
 			}
