@@ -6,8 +6,9 @@ GO ?= go
 run: ## identityd on the embedded database, dev mode
 	$(GO) run ./cmd/identityd serve --dev
 
-test: ## every test, on SQLite and on a throwaway PostgreSQL, with the race detector
+test: ## every test, on SQLite and on a throwaway PostgreSQL, with the race detector; then the memory measurements without it
 	$(GO) run ./store/storetest/withpostgres -- $(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) run ./store/storetest/withpostgres -- $(GO) test -count=1 -timeout 10m -run '^TestMemory' ./...
 
 bench: ## the Go benchmarks (hot paths); see README for how to read them
 	$(GO) run ./store/storetest/withpostgres -- $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...

@@ -23,6 +23,7 @@ import (
 	"github.com/identityd/identityd/redact"
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
 )
 
@@ -33,6 +34,9 @@ type Deps struct {
 	AdminTokens *admintokens.Service
 	Audit       *audit.Log
 	Webhooks    *webhooks.Service
+	Users       *users.Service
+	// ImportMaxBytes caps a bulk import's body (user_import_max_bytes).
+	ImportMaxBytes int64
 	// AuditHub wakes live audit streams when the chain grows.
 	AuditHub *audit.Hub
 	// Shutdown is closed when the server begins to shut down; live streams end then.
@@ -79,6 +83,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerAudit()
 	h.registerWebhooks()
 	h.registerStream(mux)
+	h.registerUsers(mux)
 	registerDocs(mux)
 	return a
 }

@@ -177,10 +177,11 @@ func TestTheOpenAPIDocumentIsValidOpenAPI31AndRequiresAnAdminTokenEverywhere(t *
 			}
 		}
 	}
-	if ops != 15 {
-		t.Errorf("the document has %d operations, want 15 (status; list, create and revoke admin tokens; "+
+	if ops != 25 {
+		t.Errorf("the document has %d operations, want 25 (status; list, create and revoke admin tokens; "+
 			"list, verify, stream audit events and list their types; create, list, get, update, delete webhooks, "+
-			"rotate their secrets and list their deliveries)", ops)
+			"rotate their secrets and list their deliveries; create, list, get, update, delete users, set their "+
+			"password, unlock them, send them verification and reset links, import them)", ops)
 	}
 }
 
@@ -216,6 +217,17 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 			{method: http.MethodDelete, target: "/v1/webhooks/x", failing: failing},
 			{method: http.MethodPost, target: "/v1/webhooks/x/secret", failing: failing},
 			{method: http.MethodGet, target: "/v1/webhooks/x/deliveries", failing: failing},
+			{method: http.MethodPost, target: "/v1/users", body: `{"email":"all@example.com"}`, failing: failing},
+			{method: http.MethodGet, target: "/v1/users", failing: failing},
+			{method: http.MethodGet, target: "/v1/users/x", failing: failing},
+			{method: http.MethodPatch, target: "/v1/users/x", body: `{"name":"x"}`, failing: failing},
+			{method: http.MethodDelete, target: "/v1/users/x", failing: failing},
+			{method: http.MethodPost, target: "/v1/users/x/password", body: `{"password":"amber lantern field 77"}`, failing: failing},
+			{method: http.MethodPost, target: "/v1/users/x/unlock", failing: failing},
+			{method: http.MethodPost, target: "/v1/users/x/verification-email", failing: failing},
+			{method: http.MethodPost, target: "/v1/users/x/password-reset-email", failing: failing},
+			{method: http.MethodPost, target: "/v1/users/import", body: `{"email":"all@example.com"}`, failing: failing,
+				header: http.Header{"Content-Type": {"application/x-ndjson"}}},
 		}
 	}
 	anonymous := http.Header{"Authorization": nil}
@@ -224,6 +236,13 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 	victim := a.createToken(t, `{"name":"victim"}`)
 	hook := a.createWebhook(t, `{"url":"https://hooks.example.com/a","event_types":["admin.token.*"]}`)
 	doomed := a.createWebhook(t, `{"url":"https://hooks.example.com/b","event_types":["*"]}`)
+	ada := a.createUser(t, `{"email":"ada@example.com","username":"ada"}`)
+	verified := a.createUser(t, `{"email":"verified@example.com","email_verified":true}`)
+	gone := a.createUser(t, `{"email":"gone@example.com"}`)
+	off := a.createUser(t, `{"email":"off@example.com"}`)
+	wantStatus(t, a.call(t, http.MethodPatch, "/v1/users/"+off.ID, `{"status":"disabled"}`), http.StatusOK, nil)
+	long := strings.Repeat("x", 65)
+	ndjson := http.Header{"Content-Type": {"application/x-ndjson"}}
 	for _, req := range []request{
 		{method: http.MethodGet, target: "/v1/status"},
 		{method: http.MethodGet, target: "/v1/status?x=1"},
@@ -272,6 +291,50 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 		{method: http.MethodDelete, target: "/v1/webhooks/" + doomed.ID},
 		{method: http.MethodDelete, target: "/v1/webhooks/nosuchhook"},
 		{method: http.MethodDelete, target: "/v1/webhooks/" + strings.Repeat("x", 65)},
+		{method: http.MethodPost, target: "/v1/users", body: `{"email":"new@example.com"}`},
+		{method: http.MethodPost, target: "/v1/users", body: `{"email":`},
+		{method: http.MethodPost, target: "/v1/users", body: `{"email":"ADA@example.com"}`},
+		{method: http.MethodPost, target: "/v1/users", body: `{"email":"` + strings.Repeat("a", bodyLimit) + `"}`},
+		{method: http.MethodPost, target: "/v1/users", body: `{}`, header: http.Header{"Content-Type": {"text/plain"}}},
+		{method: http.MethodPost, target: "/v1/users", body: `{"email":"bad"}`},
+		{method: http.MethodGet, target: "/v1/users?limit=1"},
+		{method: http.MethodGet, target: "/v1/users?cursor=!!!"},
+		{method: http.MethodGet, target: "/v1/users?limit=0"},
+		{method: http.MethodGet, target: "/v1/users/" + ada.ID},
+		{method: http.MethodGet, target: "/v1/users/nosuchuser"},
+		{method: http.MethodGet, target: "/v1/users/" + long},
+		{method: http.MethodPatch, target: "/v1/users/" + ada.ID, body: `{"name":"Ada"}`},
+		{method: http.MethodPatch, target: "/v1/users/" + ada.ID, body: `{"name":`},
+		{method: http.MethodPatch, target: "/v1/users/nosuchuser", body: `{"name":"x"}`},
+		{method: http.MethodPatch, target: "/v1/users/" + gone.ID, body: `{"email":"ada@example.com"}`},
+		{method: http.MethodPatch, target: "/v1/users/" + ada.ID, body: `{"name":"` + strings.Repeat("a", bodyLimit) + `"}`},
+		{method: http.MethodPatch, target: "/v1/users/" + ada.ID, body: `{}`, header: http.Header{"Content-Type": {"text/plain"}}},
+		{method: http.MethodPatch, target: "/v1/users/" + ada.ID, body: `{"email":"bad"}`},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/password", body: `{"password":"amber lantern field 77"}`},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/password", body: `{"password":`},
+		{method: http.MethodPost, target: "/v1/users/nosuchuser/password", body: `{"password":"amber lantern field 77"}`},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/password", body: `{"password":"` + strings.Repeat("a", bodyLimit) + `"}`},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/password", body: `{}`, header: http.Header{"Content-Type": {"text/plain"}}},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/password", body: `{"password":"password"}`},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/unlock"},
+		{method: http.MethodPost, target: "/v1/users/nosuchuser/unlock"},
+		{method: http.MethodPost, target: "/v1/users/" + long + "/unlock"},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/verification-email"},
+		{method: http.MethodPost, target: "/v1/users/nosuchuser/verification-email"},
+		{method: http.MethodPost, target: "/v1/users/" + verified.ID + "/verification-email"},
+		{method: http.MethodPost, target: "/v1/users/" + long + "/verification-email"},
+		{method: http.MethodPost, target: "/v1/users/" + ada.ID + "/password-reset-email"},
+		{method: http.MethodPost, target: "/v1/users/nosuchuser/password-reset-email"},
+		{method: http.MethodPost, target: "/v1/users/" + off.ID + "/password-reset-email"},
+		{method: http.MethodPost, target: "/v1/users/" + long + "/password-reset-email"},
+		{method: http.MethodDelete, target: "/v1/users/" + gone.ID},
+		{method: http.MethodDelete, target: "/v1/users/nosuchuser"},
+		{method: http.MethodDelete, target: "/v1/users/" + long},
+		{method: http.MethodPost, target: "/v1/users/import", body: `{"email":"imported@example.com"}`, header: ndjson},
+		{method: http.MethodPost, target: "/v1/users/import", body: `{}`, header: ndjson, unknownLength: true},
+		{method: http.MethodPost, target: "/v1/users/import", body: strings.Repeat("x", importMaxBytes+1), header: ndjson},
+		{method: http.MethodPost, target: "/v1/users/import", body: `{}`},
+		{method: http.MethodPost, target: "/v1/users/import?x=1", body: `{}`, header: ndjson},
 	} {
 		a.do(t, req)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/identityd/identityd/audit/audittest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
 )
 
@@ -60,6 +61,7 @@ type testAPI struct {
 	db     *store.DB
 	tokens *admintokens.Service
 	hooks  *webhooks.Service
+	users  *users.Service
 	clock  *clock
 	logs   *logBuffer
 	latest int64  // the migrator's newest schema version
@@ -95,8 +97,10 @@ func newAPISplit(t testing.TB, db, tokensDB *store.DB) *testAPI {
 	a.tokens = admintokens.New(tokensDB, a.clock.Now, audittest.NewLog(t, tokensDB))
 	log := audittest.NewLog(t, db)
 	a.hooks = webhooks.New(db, audittest.Keyring(t), log, webhooks.Config{}, a.clock.Now)
+	a.users = newUsers(t, db, log, a.clock)
 	api.Register(a.mux, api.Deps{
 		DB: db, Migrator: m, AdminTokens: a.tokens, Audit: log, AuditHub: audit.NewHub(), Webhooks: a.hooks,
+		Users: a.users, ImportMaxBytes: importMaxBytes,
 		Shutdown: make(chan struct{}),
 		Version:  "test", BodyLimit: bodyLimit,
 		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)),
@@ -137,6 +141,8 @@ type request struct {
 	failing bool
 	// timeout ends the request (20s when zero): a live stream answers until then.
 	timeout time.Duration
+	// unknownLength sends the body without a Content-Length, as a chunked upload would.
+	unknownLength bool
 }
 
 // call sends req with the harness's token and checks the reply against the OpenAPI
@@ -181,6 +187,9 @@ func (a *testAPI) newRequest(t testing.TB, req request) *http.Request {
 		ctx = context.WithValue(ctx, failingKey{}, true)
 	}
 	r := httptest.NewRequestWithContext(ctx, req.method, req.target, body)
+	if req.unknownLength {
+		r.ContentLength = -1
+	}
 	r.Header.Set("Authorization", "Bearer "+a.token)
 	if req.body != "" {
 		r.Header.Set("Content-Type", "application/json")

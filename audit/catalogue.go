@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/identityd/identityd/redact"
+	"github.com/identityd/identityd/requestinfo"
 )
 
 // The event types identityd records. This catalogue is the one list of them: Record
@@ -31,6 +32,25 @@ const (
 	TypeWebhookCreated = "webhook.created"
 	TypeWebhookUpdated = "webhook.updated"
 	TypeWebhookDeleted = "webhook.deleted"
+
+	TypeUserCreated               = "user.created"
+	TypeUserUpdated               = "user.updated"
+	TypeUserDisabled              = "user.disabled"
+	TypeUserEnabled               = "user.enabled"
+	TypeUserDeleted               = "user.deleted"
+	TypeUserImported              = "user.import.finished"
+	TypeUserLoginSucceeded        = "user.login.succeeded"
+	TypeUserLoginFailed           = "user.login.failed"
+	TypeUserLoginBlocked          = "user.login.network_blocked"
+	TypeUserLocked                = "user.locked"
+	TypeUserUnlocked              = "user.unlocked"
+	TypeUserPasswordSet           = "user.password.set"
+	TypeUserPasswordChanged       = "user.password.changed"
+	TypeUserPasswordReset         = "user.password.reset"
+	TypeUserPasswordResetSent     = "user.password.reset_requested"
+	TypeUserPasswordUpgraded      = "user.password.upgraded"
+	TypeUserEmailVerificationSent = "user.email.verification_sent"
+	TypeUserEmailVerified         = "user.email.verified"
 )
 
 // TypeInfo describes one event type.
@@ -54,6 +74,24 @@ var catalogue = []TypeInfo{
 	{TypeWebhookCreated, "A webhook subscription was created."},
 	{TypeWebhookUpdated, "A webhook subscription was changed (URL, event types, enabled, secret)."},
 	{TypeWebhookDeleted, "A webhook subscription was deleted."},
+	{TypeUserCreated, "A user account was created; details say how (api, cli, import), whether the address is verified, and whether the user can sign in with a password (sign_in). No email address or other personal data is recorded, so erasing a user leaves none in the log."},
+	{TypeUserUpdated, "A user's profile changed; details name the fields, not their values."},
+	{TypeUserDisabled, "A user was disabled: they can no longer sign in, and their sessions and tokens are revoked."},
+	{TypeUserEnabled, "A disabled user was enabled again."},
+	{TypeUserDeleted, "A user account was deleted."},
+	{TypeUserImported, "A bulk import finished; details hold how many users were created, skipped (already present) and rejected."},
+	{TypeUserLoginSucceeded, "A user signed in with their password."},
+	{TypeUserLoginFailed, "A sign-in failed; details hold the reason (wrong_password, unknown_user, throttled, locked, disabled, no_password). The identifier typed is not recorded: people type passwords into it."},
+	{TypeUserLoginBlocked, "A network (an IPv4 address or IPv6 /64) reached the failed sign-in limit; further attempts from it are refused until the window passes."},
+	{TypeUserLocked, "A user was locked after too many failed sign-ins; an email tells them."},
+	{TypeUserUnlocked, "A locked user was unlocked, by an admin or by resetting their password."},
+	{TypeUserPasswordSet, "An admin set a user's password; the user's sessions and tokens are revoked."},
+	{TypeUserPasswordChanged, "A user changed their password, giving the current one."},
+	{TypeUserPasswordReset, "A user set a new password with a reset link; their sessions and tokens are revoked."},
+	{TypeUserPasswordResetSent, "A password reset link was sent to a user's address."},
+	{TypeUserPasswordUpgraded, "A user's stored password hash was upgraded at sign-in to the current algorithm and parameters; details name the old algorithm."},
+	{TypeUserEmailVerificationSent, "An email verification link was sent to a user's address."},
+	{TypeUserEmailVerified, "A user verified their email address by following the link."},
 }
 
 // Types lists every event type, in catalogue order.
@@ -166,8 +204,19 @@ func MigrationReverted(version int64, name string) Event {
 
 // SystemStarted records a server start with its version and non-secret settings.
 func SystemStarted(version string, settings map[string]string) Event {
-	return withDetails(Event{Type: TypeSystemStarted, Target: Target{"system", "identityd"}, Outcome: Success},
+	return withSettings(Event{Type: TypeSystemStarted, Target: Target{"system", "identityd"}, Outcome: Success},
 		map[string]any{"version": version, "settings": settings})
+}
+
+// withSettings is withDetails for details keyed by setting names, which skip the
+// redaction by key name: password_min_length is no secret, yet its name would hide its
+// value, and the change log would show a change at every start. The settings come from
+// config.Snapshot, which leaves out or strips every secret setting (a config test holds
+// it to that).
+func withSettings(ev Event, d map[string]any) Event {
+	b, _ := json.Marshal(d)
+	ev.Details, ev.redacted = b, true
+	return ev
 }
 
 // SystemStopped records a graceful shutdown.
@@ -183,7 +232,7 @@ type SettingChange struct {
 
 // SystemConfigChanged records settings that differ from the previous start.
 func SystemConfigChanged(changes map[string]SettingChange) Event {
-	return withDetails(Event{Type: TypeSystemConfigChanged, Target: Target{"system", "identityd"}, Outcome: Success},
+	return withSettings(Event{Type: TypeSystemConfigChanged, Target: Target{"system", "identityd"}, Outcome: Success},
 		map[string]any{"changed": changes})
 }
 
@@ -203,4 +252,115 @@ func WebhookUpdated(id string, changed map[string]any) Event {
 func WebhookDeleted(id, url string) Event {
 	return withDetails(Event{Type: TypeWebhookDeleted, Target: Target{"webhook", id}, Outcome: Success},
 		map[string]any{"url": url})
+}
+
+// userTarget is the target of every user event.
+func userTarget(id string) Target { return Target{"user", id} }
+
+// UserCreated records a new account; source says how it was made (api, cli, import,
+// registration). No personal data goes into the log: it cannot be erased from a
+// tamper-evident chain.
+func UserCreated(id, source string, emailVerified, hasPassword bool) Event {
+	signIn := "none"
+	if hasPassword {
+		signIn = "password"
+	}
+	return withDetails(Event{Type: TypeUserCreated, Target: userTarget(id), Outcome: Success},
+		map[string]any{"source": source, "email_verified": emailVerified, "sign_in": signIn})
+}
+
+// UserUpdated records a profile change; fields names what changed.
+func UserUpdated(id string, fields []string) Event {
+	return withDetails(Event{Type: TypeUserUpdated, Target: userTarget(id), Outcome: Success},
+		map[string]any{"fields": fields})
+}
+
+// UserDisabled records that a user was disabled.
+func UserDisabled(id string) Event {
+	return Event{Type: TypeUserDisabled, Target: userTarget(id), Outcome: Success}
+}
+
+// UserEnabled records that a disabled user was enabled.
+func UserEnabled(id string) Event {
+	return Event{Type: TypeUserEnabled, Target: userTarget(id), Outcome: Success}
+}
+
+// UserDeleted records that a user was deleted.
+func UserDeleted(id string) Event {
+	return Event{Type: TypeUserDeleted, Target: userTarget(id), Outcome: Success}
+}
+
+// UserImportFinished records the outcome of a bulk import.
+func UserImportFinished(created, skipped, rejected int) Event {
+	return withDetails(Event{Type: TypeUserImported, Target: Target{"users", "import"}, Outcome: Success},
+		map[string]any{"created": created, "skipped": skipped, "rejected": rejected})
+}
+
+// UserLoginSucceeded records a sign-in; the user is the actor.
+func UserLoginSucceeded(id string) Event {
+	return Event{Type: TypeUserLoginSucceeded, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: id},
+		Target: userTarget(id), Outcome: Success}
+}
+
+// UserLoginFailed records a failed sign-in; id is "" when no user has the identifier.
+func UserLoginFailed(id, reason string) Event {
+	return withDetails(Event{Type: TypeUserLoginFailed, Target: userTarget(id), Outcome: Failure},
+		map[string]any{"reason": reason})
+}
+
+// UserLoginNetworkBlocked records that a network reached the failed sign-in limit.
+func UserLoginNetworkBlocked(network string, failures int, until time.Time) Event {
+	return withDetails(Event{Type: TypeUserLoginBlocked, Target: Target{"network", network}, Outcome: Failure},
+		map[string]any{"failures": failures, "until": until.UTC().Format(time.RFC3339)})
+}
+
+// UserLocked records a lockout after failures failed sign-ins.
+func UserLocked(id string, failures int) Event {
+	return withDetails(Event{Type: TypeUserLocked, Target: userTarget(id), Outcome: Success},
+		map[string]any{"failures": failures})
+}
+
+// UserUnlocked records an unlock; by is "admin" or "password_reset".
+func UserUnlocked(id, by string) Event {
+	return withDetails(Event{Type: TypeUserUnlocked, Target: userTarget(id), Outcome: Success},
+		map[string]any{"by": by})
+}
+
+// UserPasswordSet records an admin setting a user's password.
+func UserPasswordSet(id string) Event {
+	return Event{Type: TypeUserPasswordSet, Target: userTarget(id), Outcome: Success}
+}
+
+// UserPasswordChanged records a user changing their own password.
+func UserPasswordChanged(id string) Event {
+	return Event{Type: TypeUserPasswordChanged, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: id},
+		Target: userTarget(id), Outcome: Success}
+}
+
+// UserPasswordReset records a password set through a reset link.
+func UserPasswordReset(id string) Event {
+	return Event{Type: TypeUserPasswordReset, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: id},
+		Target: userTarget(id), Outcome: Success}
+}
+
+// UserPasswordResetRequested records that a reset link was sent.
+func UserPasswordResetRequested(id string) Event {
+	return Event{Type: TypeUserPasswordResetSent, Target: userTarget(id), Outcome: Success}
+}
+
+// UserPasswordUpgraded records a stored hash upgraded from the algorithm from.
+func UserPasswordUpgraded(id, from string) Event {
+	return withDetails(Event{Type: TypeUserPasswordUpgraded, Target: userTarget(id), Outcome: Success},
+		map[string]any{"from": from})
+}
+
+// UserEmailVerificationSent records that a verification link was sent.
+func UserEmailVerificationSent(id string) Event {
+	return Event{Type: TypeUserEmailVerificationSent, Target: userTarget(id), Outcome: Success}
+}
+
+// UserEmailVerified records a verified address.
+func UserEmailVerified(id string) Event {
+	return Event{Type: TypeUserEmailVerified, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: id},
+		Target: userTarget(id), Outcome: Success}
 }

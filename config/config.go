@@ -94,6 +94,54 @@ type Config struct {
 	// non-public addresses.
 	WebhookAllowPrivateNetworks bool
 
+	// ProductName (product_name) is the name people see in emails and pages.
+	ProductName string
+	// SMTPURL (smtp_url) is the SMTP server; empty sends no email (dev: logs it).
+	// Secret, never log it.
+	SMTPURL string
+	// SMTPAllowPlaintext (smtp_allow_plaintext) allows tls=none off loopback.
+	SMTPAllowPlaintext bool
+	// MailFrom (mail_from) is the From address of email.
+	MailFrom string
+	// EmailVerificationTTL (email_verification_ttl) is how long a verification link works.
+	EmailVerificationTTL time.Duration
+	// PasswordResetTTL (password_reset_ttl) is how long a reset link works.
+	PasswordResetTTL time.Duration
+
+	// PasswordMinLength (password_min_length) is the fewest code points of a new password.
+	PasswordMinLength int
+	// PasswordMaxBytes (password_max_bytes) is the longest password in bytes.
+	PasswordMaxBytes int
+	// PasswordMinScore (password_min_score) is the least zxcvbn score of a new password.
+	PasswordMinScore int
+	// PasswordHashMemory (password_hash_memory) is argon2id's memory per hash, in bytes.
+	PasswordHashMemory int64
+	// PasswordHashIterations (password_hash_iterations) is argon2id's time cost.
+	PasswordHashIterations int
+	// PasswordHashParallelism (password_hash_parallelism) is argon2id's lanes.
+	PasswordHashParallelism int
+	// PasswordHashMemoryBudget (password_hash_memory_budget) bounds the memory of all
+	// hashes in flight, in bytes; zero means two hashes per CPU.
+	PasswordHashMemoryBudget int64
+
+	// LoginBackoffAfter (login_backoff_after) is the failures before attempts must wait.
+	LoginBackoffAfter int
+	// LoginBackoffBase (login_backoff_base) is the first wait; it doubles per failure.
+	LoginBackoffBase time.Duration
+	// LoginBackoffMax (login_backoff_max) caps the wait.
+	LoginBackoffMax time.Duration
+	// LoginLockoutAfter (login_lockout_after) is the failures that lock an account;
+	// zero never locks.
+	LoginLockoutAfter int
+	// LoginNetworkMaxFailures (login_network_max_failures) is the failures one network
+	// may have per LoginNetworkWindow; zero turns the limit off.
+	LoginNetworkMaxFailures int
+	// LoginNetworkWindow (login_network_window) is the window it counts over.
+	LoginNetworkWindow time.Duration
+
+	// UserImportMaxBytes (user_import_max_bytes) caps a bulk import through the API.
+	UserImportMaxBytes int64
+
 	// Dev is development mode, from Sources.Dev: an http issuer on public_addr, text
 	// logs and no encryption key needed.
 	Dev bool

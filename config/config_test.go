@@ -39,6 +39,23 @@ func devDefaults() config.Config {
 		AuditCheckpointInterval: time.Minute,
 		WebhookTimeout:          10 * time.Second,
 		WebhookMaxAttempts:      10,
+		ProductName:             "identityd",
+		MailFrom:                "no-reply@localhost",
+		EmailVerificationTTL:    24 * time.Hour,
+		PasswordResetTTL:        time.Hour,
+		PasswordMinLength:       8,
+		PasswordMaxBytes:        1024,
+		PasswordMinScore:        2,
+		PasswordHashMemory:      19 << 20,
+		PasswordHashIterations:  2,
+		PasswordHashParallelism: 1,
+		LoginBackoffAfter:       5,
+		LoginBackoffBase:        time.Second,
+		LoginBackoffMax:         15 * time.Minute,
+		LoginLockoutAfter:       20,
+		LoginNetworkMaxFailures: 100,
+		LoginNetworkWindow:      15 * time.Minute,
+		UserImportMaxBytes:      256 << 20,
 		Dev:                     true,
 	}
 }
@@ -56,6 +73,7 @@ func TestOutsideDevTheDefaultsAreTheSameButLogsAreJSONAndThereIsNoIssuerDefault(
 	want.Dev = false
 	want.LogFormat = "json"
 	want.Issuer = "https://id.example.com"
+	want.MailFrom = "no-reply@id.example.com"
 	want.EncryptionKeys = [][]byte{bytes.Repeat([]byte{1}, 32)}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("got  %+v\nwant %+v", *got, want)

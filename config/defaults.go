@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 )
 
@@ -45,6 +46,11 @@ func defaultText(s *setting, c *Config, origins map[string]origin) (string, bool
 			return "", false
 		}
 		return devIssuer(c.PublicAddr)
+	case "mail_from":
+		if c.Issuer == "" || origins["issuer"].failed {
+			return "", false
+		}
+		return defaultMailFrom(c.Issuer)
 	case "log_format":
 		if c.Dev {
 			return "text", true
@@ -64,4 +70,18 @@ func devIssuer(publicAddr string) (string, bool) {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port), true
+}
+
+// defaultMailFrom is no-reply at the issuer's host; an issuer on an IP address (dev)
+// gets localhost, since an address literal makes a From that mail servers refuse.
+func defaultMailFrom(issuer string) (string, bool) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Hostname() == "" {
+		return "", false
+	}
+	host := u.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil {
+		host = "localhost"
+	}
+	return "no-reply@" + host, true
 }

@@ -243,6 +243,142 @@ var settings = [...]setting{
 		description: "Allow webhooks to loopback, private and link-local addresses. Off, so that a webhook cannot reach services inside your network. `true` or `false`.",
 		parse:       boolValue(func(c *Config, v bool) { c.WebhookAllowPrivateNetworks = v }),
 	},
+	{
+		key:         "product_name",
+		def:         "identityd",
+		description: "The name people see in emails (and, later, on the sign-in pages). Up to 100 printable characters.",
+		parse:       productNameValue(func(c *Config, v string) { c.ProductName = v }),
+	},
+	{
+		key:    "smtp_url",
+		doc:    "none",
+		secret: true,
+		description: "SMTP server for email (verification, password reset, lockout notices): " +
+			"`smtp://user:password@host:587` (STARTTLS required, never sent in plaintext), " +
+			"`smtps://user:password@host:465` (TLS from the start), or `smtp://localhost:1025/?tls=none` " +
+			"for a relay or mail catcher on loopback. Empty: in dev mode messages are written to the log; " +
+			"otherwise no email is sent and the features that need it answer that email is not configured. " +
+			"Secret: never printed, as it may hold a password.",
+		parse: smtpURLValue(func(c *Config, v string) { c.SMTPURL = v }),
+	},
+	{
+		key: "smtp_allow_plaintext",
+		def: "false",
+		description: "Allow `tls=none` in smtp_url for a server that is not on loopback, such as a mail catcher in the " +
+			"same compose project. Mail then crosses the network readable by anyone on it, reset links included: never " +
+			"for a real mail server. `true` or `false`.",
+		parse: boolValue(func(c *Config, v bool) { c.SMTPAllowPlaintext = v }),
+	},
+	{
+		key: "mail_from",
+		doc: "`no-reply@` and the issuer's host",
+		description: "The From address of email, e.g. `no-reply@example.com` or " +
+			"`Example ID <no-reply@example.com>`.",
+		parse: mailAddressValue(func(c *Config, v string) { c.MailFrom = v }),
+	},
+	{
+		key:         "email_verification_ttl",
+		def:         "24h",
+		description: "How long an email verification link stays valid. `5m` to `720h` (30 days).",
+		parse:       durationValue(5*time.Minute, false, 720*time.Hour, func(c *Config, v time.Duration) { c.EmailVerificationTTL = v }),
+	},
+	{
+		key:         "password_reset_ttl",
+		def:         "1h",
+		description: "How long a password reset link stays valid. `5m` to `24h`.",
+		parse:       durationValue(5*time.Minute, false, 24*time.Hour, func(c *Config, v time.Duration) { c.PasswordResetTTL = v }),
+	},
+	{
+		key: "password_min_length",
+		def: "8",
+		description: "Fewest characters (Unicode code points) a new password may have. 8 to 64: NIST SP 800-63B " +
+			"asks for at least 8, and 15 where a password is the only factor.",
+		parse: intValue(8, 64, func(c *Config, v int) { c.PasswordMinLength = v }),
+	},
+	{
+		key:         "password_max_bytes",
+		def:         "1024",
+		description: "Longest password accepted, in bytes of UTF-8: long passphrases are welcome, unbounded input is not. 64 to 4096.",
+		parse:       intValue(64, 4096, func(c *Config, v int) { c.PasswordMaxBytes = v }),
+	},
+	{
+		key: "password_min_score",
+		def: "2",
+		description: "Least zxcvbn strength score (0 to 4) a new password needs; below it the password is refused as " +
+			"too easy to guess. Common passwords and ones containing the user's email or username are refused whatever this says.",
+		parse: intValue(0, 4, func(c *Config, v int) { c.PasswordMinScore = v }),
+	},
+	{
+		key: "password_hash_memory",
+		def: "19MiB",
+		description: "Memory argon2id uses per password hash (OWASP: 19MiB with 2 iterations). " +
+			"`identityd passwords calibrate` suggests values for your machine. 7MiB to 4GiB.",
+		parse: sizeValue(7<<20, 4<<30, func(c *Config, v int64) { c.PasswordHashMemory = v }),
+	},
+	{
+		key:         "password_hash_iterations",
+		def:         "2",
+		description: "argon2id passes over its memory per password hash. 1 to 100.",
+		parse:       intValue(1, 100, func(c *Config, v int) { c.PasswordHashIterations = v }),
+	},
+	{
+		key:         "password_hash_parallelism",
+		def:         "1",
+		description: "argon2id lanes (threads) per password hash. 1 to 64.",
+		parse:       intValue(1, 64, func(c *Config, v int) { c.PasswordHashParallelism = v }),
+	},
+	{
+		key: "password_hash_memory_budget",
+		def: "0",
+		description: "Memory all password hashes in flight may use together; further sign-ins wait their turn, so a " +
+			"burst cannot exhaust memory. `0` means two hashes per CPU. At most 64GiB.",
+		parse: sizeValue(0, 64<<30, func(c *Config, v int64) { c.PasswordHashMemoryBudget = v }),
+	},
+	{
+		key: "login_backoff_after",
+		def: "5",
+		description: "Consecutive failed sign-ins to an account after which each further attempt must wait, " +
+			"twice as long each time (see login_backoff_base and login_backoff_max). 1 to 1000.",
+		parse: intValue(1, 1000, func(c *Config, v int) { c.LoginBackoffAfter = v }),
+	},
+	{
+		key:         "login_backoff_base",
+		def:         "1s",
+		description: "The first wait after login_backoff_after failures. `100ms` to `1h`.",
+		parse:       durationValue(100*time.Millisecond, false, time.Hour, func(c *Config, v time.Duration) { c.LoginBackoffBase = v }),
+	},
+	{
+		key:         "login_backoff_max",
+		def:         "15m",
+		description: "The longest wait between sign-in attempts to one account. `1s` to `24h`.",
+		parse:       durationValue(time.Second, false, 24*time.Hour, func(c *Config, v time.Duration) { c.LoginBackoffMax = v }),
+	},
+	{
+		key: "login_lockout_after",
+		def: "20",
+		description: "Consecutive failed sign-ins after which an account is locked until an admin unlocks it or its " +
+			"owner resets the password; the owner gets an email. `0` never locks. Otherwise 2 to 1000, and more than login_backoff_after.",
+		parse: intValue(0, 1000, func(c *Config, v int) { c.LoginLockoutAfter = v }),
+	},
+	{
+		key: "login_network_max_failures",
+		def: "100",
+		description: "Failed sign-ins from one network (an IPv4 address, or an IPv6 /64) within login_network_window " +
+			"after which it may not try again until the window ends. `0` turns the limit off. At most 100000.",
+		parse: intValue(0, 100000, func(c *Config, v int) { c.LoginNetworkMaxFailures = v }),
+	},
+	{
+		key:         "login_network_window",
+		def:         "15m",
+		description: "The window login_network_max_failures counts over. `1m` to `24h`.",
+		parse:       durationValue(time.Minute, false, 24*time.Hour, func(c *Config, v time.Duration) { c.LoginNetworkWindow = v }),
+	},
+	{
+		key:         "user_import_max_bytes",
+		def:         "256MiB",
+		description: "Largest JSONL body `POST /v1/users/import` accepts (the CLI's `users import` reads files of any size). 1MiB to 64GiB.",
+		parse:       sizeValue(1<<20, 64<<30, func(c *Config, v int64) { c.UserImportMaxBytes = v }),
+	},
 }
 
 // lookup returns the setting named key and its place in the table, or nil and -1.

@@ -41,6 +41,26 @@ func TestSettingsAreTheDocumentedListInOrder(t *testing.T) {
 		{"webhook_timeout", "`10s`"},
 		{"webhook_max_attempts", "`10`"},
 		{"webhook_allow_private_networks", "`false`"},
+		{"product_name", "`identityd`"},
+		{"smtp_url", "none"},
+		{"smtp_allow_plaintext", "`false`"},
+		{"mail_from", "`no-reply@` and the issuer's host"},
+		{"email_verification_ttl", "`24h`"},
+		{"password_reset_ttl", "`1h`"},
+		{"password_min_length", "`8`"},
+		{"password_max_bytes", "`1024`"},
+		{"password_min_score", "`2`"},
+		{"password_hash_memory", "`19MiB`"},
+		{"password_hash_iterations", "`2`"},
+		{"password_hash_parallelism", "`1`"},
+		{"password_hash_memory_budget", "`0`"},
+		{"login_backoff_after", "`5`"},
+		{"login_backoff_base", "`1s`"},
+		{"login_backoff_max", "`15m`"},
+		{"login_lockout_after", "`20`"},
+		{"login_network_max_failures", "`100`"},
+		{"login_network_window", "`15m`"},
+		{"user_import_max_bytes", "`256MiB`"},
 	}
 	var got [][2]string
 	for _, s := range config.Settings() {
@@ -48,7 +68,7 @@ func TestSettingsAreTheDocumentedListInOrder(t *testing.T) {
 		if env := "IDENTITYD_" + strings.ToUpper(s.Key); s.Env != env {
 			t.Errorf("%s: Env = %q, want %q", s.Key, s.Env, env)
 		}
-		if secret := s.Key == "database_url" || s.Key == "encryption_keys"; s.Secret != secret {
+		if secret := s.Key == "database_url" || s.Key == "encryption_keys" || s.Key == "smtp_url"; s.Secret != secret {
 			t.Errorf("%s: Secret = %v, want %v", s.Key, s.Secret, secret)
 		}
 		if s.Description == "" || !strings.HasSuffix(s.Description, ".") {

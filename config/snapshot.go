@@ -46,12 +46,36 @@ func (c *Config) Snapshot() map[string]string {
 		"webhook_timeout":                c.WebhookTimeout.String(),
 		"webhook_max_attempts":           strconv.Itoa(c.WebhookMaxAttempts),
 		"webhook_allow_private_networks": strconv.FormatBool(c.WebhookAllowPrivateNetworks),
+		"product_name":                   c.ProductName,
+		"smtp_url":                       withoutPassword(c.SMTPURL),
+		"smtp_allow_plaintext":           strconv.FormatBool(c.SMTPAllowPlaintext),
+		"mail_from":                      c.MailFrom,
+		"email_verification_ttl":         c.EmailVerificationTTL.String(),
+		"password_reset_ttl":             c.PasswordResetTTL.String(),
+		"password_min_length":            strconv.Itoa(c.PasswordMinLength),
+		"password_max_bytes":             strconv.Itoa(c.PasswordMaxBytes),
+		"password_min_score":             strconv.Itoa(c.PasswordMinScore),
+		"password_hash_memory":           strconv.FormatInt(c.PasswordHashMemory, 10),
+		"password_hash_iterations":       strconv.Itoa(c.PasswordHashIterations),
+		"password_hash_parallelism":      strconv.Itoa(c.PasswordHashParallelism),
+		"password_hash_memory_budget":    strconv.FormatInt(c.PasswordHashMemoryBudget, 10),
+		"login_backoff_after":            strconv.Itoa(c.LoginBackoffAfter),
+		"login_backoff_base":             c.LoginBackoffBase.String(),
+		"login_backoff_max":              c.LoginBackoffMax.String(),
+		"login_lockout_after":            strconv.Itoa(c.LoginLockoutAfter),
+		"login_network_max_failures":     strconv.Itoa(c.LoginNetworkMaxFailures),
+		"login_network_window":           c.LoginNetworkWindow.String(),
+		"user_import_max_bytes":          strconv.FormatInt(c.UserImportMaxBytes, 10),
 		"dev":                            strconv.FormatBool(c.Dev),
 	}
 }
 
-// withoutPassword drops the password from a PostgreSQL URL; an SQLite URL has none.
+// withoutPassword drops the password from a PostgreSQL or SMTP URL; an SQLite URL has
+// none.
 func withoutPassword(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		if strings.HasPrefix(raw, "sqlite:") {

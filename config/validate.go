@@ -18,6 +18,8 @@ func validate(c *Config, p provenance) Problems {
 	ps = append(ps, validateIssuer(c, p)...)
 	ps = append(ps, validateEncryptionKeys(c, p)...)
 	ps = append(ps, validateRetention(c, p)...)
+	ps = append(ps, validateMail(c, p)...)
+	ps = append(ps, validateLogin(c, p)...)
 	return ps
 }
 

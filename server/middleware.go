@@ -28,9 +28,12 @@ type chainConfig struct {
 	trustedProxies []netip.Prefix
 	hsts           bool
 	bodyLimit      int64
-	corsOrigins    []string
-	rateRequests   int
-	rateWindow     time.Duration
+	// bodyLimits replace bodyLimit for the routes they name ("POST /path"), for the few
+	// requests whose bodies are meant to be large.
+	bodyLimits   map[string]int64
+	corsOrigins  []string
+	rateRequests int
+	rateWindow   time.Duration
 }
 
 // chain wraps the router in the middleware, outermost first: recover → request id →
@@ -43,7 +46,7 @@ func chain(cfg chainConfig, mux *http.ServeMux) http.Handler {
 	if len(cfg.corsOrigins) > 0 {
 		h = cors(cfg.corsOrigins, h)
 	}
-	h = bodyLimit(cfg.bodyLimit, h)
+	h = bodyLimit(cfg.bodyLimit, cfg.bodyLimits, h)
 	h = securityHeaders(cfg.hsts, h)
 	h = observe(cfg, h)
 	h = requestID(cfg.trustedProxies, h)
@@ -184,10 +187,15 @@ func securityHeaders(hsts bool, next http.Handler) http.Handler {
 	})
 }
 
-// bodyLimit refuses bodies over limit bytes: at once when Content-Length says so, and
-// while reading otherwise (handlers see *http.MaxBytesError and answer 413).
-func bodyLimit(limit int64, next http.Handler) http.Handler {
+// bodyLimit refuses bodies over limit bytes, or the route's own limit in routes: at once
+// when Content-Length says so, and while reading otherwise (handlers see
+// *http.MaxBytesError and answer 413).
+func bodyLimit(def int64, routes map[string]int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := def
+		if l, ok := routes[r.Method+" "+r.URL.Path]; ok {
+			limit = l
+		}
 		if r.ContentLength > limit {
 			// The client may still be sending; do not keep the connection for the rest.
 			w.Header().Set("Connection", "close")

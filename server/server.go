@@ -23,6 +23,7 @@ import (
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/keyring"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
 )
 
@@ -102,10 +103,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		Logger:               log.With(slog.String("component", "webhooks")),
 	}, time.Now)
 	workers := river.NewWorkers()
+	queues := map[string]int{webhooks.QueueName: cfg.JobsMaxWorkers}
+	later := &laterQueue{}
+	accounts, err := s.newUsers(cfg, later, workers, queues)
+	if err != nil {
+		return nil, err
+	}
 	river.AddWorker(workers, admintokens.NewCleanupWorker(tokens))
 	river.AddWorker(workers, webhooks.NewWorker(hooks))
 	river.AddWorker(workers, webhooks.NewCleanupWorker(hooks))
-	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob()}
+	river.AddWorker(workers, users.NewCleanupWorker(accounts))
+	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob(), users.CleanupJob()}
 	if cfg.AuditRetention > 0 {
 		river.AddWorker(workers, audit.NewPruneWorker(s.audit, cfg.AuditRetention))
 		periodic = append(periodic, audit.PruneJob())
@@ -114,13 +122,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		Workers:    workers,
 		Periodic:   periodic,
 		MaxWorkers: cfg.JobsMaxWorkers,
-		// Deliveries wait on other people's servers; a queue of their own keeps a slow
-		// receiver from holding up every other job.
-		Queues: map[string]int{webhooks.QueueName: cfg.JobsMaxWorkers},
+		// Deliveries and mail wait on other people's servers; queues of their own keep a
+		// slow receiver from holding up every other job.
+		Queues: queues,
 		Logger: log.With(slog.String("component", "jobs")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	later.q = s.queue
+	if err := accounts.Prepare(ctx); err != nil {
+		log.WarnContext(ctx, "could not prepare the account statements", slog.String("error", err.Error()))
 	}
 	s.hub = audit.NewHub()
 	s.sealer = audit.NewSealer(s.audit, s.hub, audit.SealerConfig{
@@ -163,10 +175,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	adminMux.Handle("GET /metrics", metricsHandler(reg))
 	api.Register(adminMux, api.Deps{
 		DB: s.db, Migrator: migrator, AdminTokens: tokens, Audit: s.audit, AuditHub: s.hub, Webhooks: hooks,
+		Users: accounts, ImportMaxBytes: cfg.UserImportMaxBytes,
 		Shutdown: s.shutdown, Version: version, BodyLimit: cfg.HTTPBodyLimit, Logger: log,
 	})
 	adm := base
 	adm.listener = "admin"
+	adm.bodyLimits = map[string]int64{http.MethodPost + " " + api.ImportPath: cfg.UserImportMaxBytes}
 	s.admin = s.tracer.wrap("admin", chain(adm, adminMux))
 	return s, nil
 }

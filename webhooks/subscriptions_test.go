@@ -377,7 +377,7 @@ func TestUpdateValidatesWhatItChanges(t *testing.T) {
 			"loopback url":     {URL: ptr("http://127.0.0.1/hook")},
 			"fragment":         {URL: ptr("https://hooks.example.com/a#b")},
 			"no types":         {EventTypes: &[]string{}},
-			"unknown type":     {EventTypes: &[]string{"user.created"}},
+			"unknown type":     {EventTypes: &[]string{"user.teleported"}},
 			"good url bad typ": {URL: ptr("https://hooks.example.com/b"), EventTypes: &[]string{"*", "*"}},
 		} {
 			if _, err := e.svc.Update(ctx, sub.ID, u); err == nil {

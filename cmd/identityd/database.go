@@ -59,6 +59,8 @@ func openCurrentStore(ctx context.Context, cfg *config.Config) (*store.DB, error
 type operator struct {
 	cfg *config.Config
 	db  *store.DB
+	// kr holds the encryption keys when opened with keys, and is nil otherwise.
+	kr *keyring.Keyring
 	// log records and verifies audit events when opened with keys, and only reads
 	// them otherwise.
 	log *audit.Log
@@ -88,7 +90,7 @@ func openOperator(cmd *cobra.Command, e *env, keys bool) (*operator, error) {
 		db.Close()
 		return nil, err
 	}
-	return &operator{cfg: cfg, db: db, log: log}, nil
+	return &operator{cfg: cfg, db: db, kr: kr, log: log}, nil
 }
 
 func (o *operator) close() { o.db.Close() }

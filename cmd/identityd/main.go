@@ -1,5 +1,5 @@
 // Command identityd is the identity server and its operator tools: serve, migrate,
-// config validate, admin tokens, jobs and version. It is thin: it parses flags, loads the
+// config validate, admin tokens, jobs, audit, users, passwords and version. It is thin: it parses flags, loads the
 // configuration and calls the packages that do the work.
 package main
 
@@ -94,6 +94,8 @@ func newRootCmd(e *env) *cobra.Command {
 		newAdminCmd(e),
 		newJobsCmd(e),
 		newAuditCmd(e),
+		newUsersCmd(e),
+		newPasswordsCmd(e),
 		newVersionCmd(e),
 	)
 	return root

@@ -33,10 +33,16 @@ func (o outcome) String() string {
 // runCLI runs one command line in-process with exactly the environment vars.
 func runCLI(t *testing.T, vars []string, args ...string) outcome {
 	t.Helper()
+	return runWithStdin(t, vars, "", args...)
+}
+
+// runWithStdin is runCLI with stdin holding stdin.
+func runWithStdin(t *testing.T, vars []string, stdin string, args ...string) outcome {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, vars, strings.NewReader(""), &stdout, &stderr)
+	code := run(ctx, args, vars, strings.NewReader(stdin), &stdout, &stderr)
 	return outcome{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -60,7 +66,6 @@ func wantUsage(t *testing.T, vars []string, args ...string) outcome {
 	return o
 }
 
-// dbEnv is the environment of an operator command on the database at url.
 // dbEnv is an operator's environment for the database at url: its URL and the
 // encryption keys that changes need for the audit log (audittest.Key, so that tests can
 // verify what the commands recorded).
