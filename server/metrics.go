@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/identityd/identityd/passwords"
 	"github.com/identityd/identityd/store"
 )
 
@@ -52,14 +53,15 @@ func metricMethod(m string) string {
 	return "OTHER"
 }
 
-// newRegistry returns a registry with the Go runtime, process and database pool
-// collectors; request metrics are added by newHTTPMetrics.
-func newRegistry(db *store.DB) *prometheus.Registry {
+// newRegistry returns a registry with the Go runtime, process, database pool and
+// password hashing collectors; request metrics are added by newHTTPMetrics.
+func newRegistry(db *store.DB, h *passwords.Hasher) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&poolCollector{db: db},
+		&hasherCollector{h: h},
 	)
 	return reg
 }
@@ -97,4 +99,31 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.Idle), b)
 	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.WaitCount), b)
 	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.WaitDuration.Seconds(), b)
+}
+
+// hasherCollector reports password hashing: how much runs, and how much waits for room
+// in the memory budget — a sign-in burst shows here before it shows in latency.
+type hasherCollector struct{ h *passwords.Hasher }
+
+var (
+	hashDerivations = prometheus.NewDesc("identityd_password_derivations_total", "Password key derivations run (hashes, verifications, and the work spent on unknown users).", nil, nil)
+	hashInFlight    = prometheus.NewDesc("identityd_password_hashes_in_flight", "Password derivations running now.", nil, nil)
+	hashWaiting     = prometheus.NewDesc("identityd_password_hashes_waiting", "Password derivations waiting for room in the memory budget.", nil, nil)
+	hashSlots       = prometheus.NewDesc("identityd_password_hash_slots", "Password hashes with the current parameters the memory budget lets run at once.", nil, nil)
+)
+
+// Describe sends the descriptors of the hashing metrics.
+func (c *hasherCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{hashDerivations, hashInFlight, hashWaiting, hashSlots} {
+		ch <- d
+	}
+}
+
+// Collect reads the hasher's counters.
+func (c *hasherCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.h.Stats()
+	ch <- prometheus.MustNewConstMetric(hashDerivations, prometheus.CounterValue, float64(s.Derivations))
+	ch <- prometheus.MustNewConstMetric(hashInFlight, prometheus.GaugeValue, float64(s.InFlight))
+	ch <- prometheus.MustNewConstMetric(hashWaiting, prometheus.GaugeValue, float64(s.Waiting))
+	ch <- prometheus.MustNewConstMetric(hashSlots, prometheus.GaugeValue, float64(c.h.Concurrency()))
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/identityd/identityd/config"
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/keyring"
+	"github.com/identityd/identityd/passwords"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
@@ -39,6 +40,7 @@ type Server struct {
 	release func()
 
 	audit  *audit.Log
+	hasher *passwords.Hasher
 	hub    *audit.Hub
 	sealer *audit.Sealer
 	// shutdown is closed when shutdown begins, to end live streams, which would
@@ -148,7 +150,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if s.tracer, err = newTracer(ctx, version); err != nil {
 		return nil, err
 	}
-	reg := newRegistry(s.db)
+	reg := newRegistry(s.db, s.hasher)
 	metrics := newHTTPMetrics(reg)
 	ready := &readiness{db: s.db, migrator: migrator, logger: log}
 

@@ -128,6 +128,8 @@ func TestServerAnswersHealthReadinessMetricsAndStatus(t *testing.T) {
 			`identityd_http_requests_total{listener="admin",method="GET",route="GET /v1/status",status="200"} 1`,
 			`identityd_http_request_duration_seconds_bucket{listener="admin",method="GET",route="GET /v1/status"`,
 			`identityd_db_connections_open{backend=`,
+			`identityd_password_hash_slots `,
+			`identityd_password_derivations_total `,
 			`go_goroutines `,
 		} {
 			if !strings.Contains(m, want) {

@@ -88,12 +88,11 @@ func (l *laterQueue) Enqueue(ctx context.Context, tx *store.Tx, args river.JobAr
 
 // newUsers builds the account service, and the mail worker and queue when email goes
 // anywhere.
-func (s *Server) newUsers(cfg *config.Config, q mail.Enqueuer, workers *river.Workers, queues map[string]int) (*users.Service, error) {
-	hasher, err := Hasher(cfg)
-	if err != nil {
+func (s *Server) newUsers(cfg *config.Config, q mail.Enqueuer, workers *river.Workers, queues map[string]int) (_ *users.Service, err error) {
+	if s.hasher, err = Hasher(cfg); err != nil {
 		return nil, err
 	}
-	d := users.Deps{DB: s.db, Keyring: s.kr, Hasher: hasher, Audit: s.audit,
+	d := users.Deps{DB: s.db, Keyring: s.kr, Hasher: s.hasher, Audit: s.audit,
 		Logger: s.log.With(slog.String("component", "users"))}
 	sender, err := mailSender(cfg, s.log)
 	if err != nil {

@@ -106,39 +106,12 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	return s.search(ctx, where, args, q, f)
 }
 
-// search is List with a query: the substring match uses the trigram index on each
-// backend, and the rank is computed the same way on both, so results agree.
+// search is List with a query.
 func (s *Service) search(ctx context.Context, where string, args []any, q string, f Filter) (Page, error) {
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	query, args, err := searchQuery(s.db.Dialect(), where, args, q, f)
+	if err != nil {
+		return Page{}, err
 	}
-	like := escapeLike(q)
-	where += ` AND search_text LIKE ` + arg("%"+like+"%") + ` ESCAPE '\'`
-	if utf8.RuneCountInString(q) >= minIndexedRune {
-		if s.db.Dialect() == store.SQLite {
-			// FTS5's trigram index answers a phrase query with substring matches; the
-			// LIKE above stays as the exact condition.
-			where += ` AND rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ` +
-				arg(`"`+strings.ReplaceAll(q, `"`, `""`)+`"`) + `)`
-		}
-		// PostgreSQL's planner uses the pg_trgm GIN index for the LIKE itself.
-	}
-	exact := arg(q)
-	prefix := arg(like + "%")
-	linePrefix := arg("%\n" + like + "%")
-	rank := `(CASE WHEN email_key = ` + exact + ` OR username_key = ` + exact + ` THEN 0 WHEN search_text LIKE ` +
-		prefix + ` ESCAPE '\' OR search_text LIKE ` + linePrefix + ` ESCAPE '\' THEN 1 ELSE 2 END)`
-	if f.Cursor != "" {
-		r, at, id, err := decodeSearchCursor(f.Cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		ra, ta, ia := arg(r), arg(at), arg(id)
-		where += ` AND (` + rank + ` > ` + ra + ` OR (` + rank + ` = ` + ra + ` AND (created_at, id) < (` + ta + `, ` + ia + `)))`
-	}
-	query := `SELECT ` + userColumns + `, ` + rank + ` FROM users` + where +
-		` ORDER BY ` + rank + `, created_at DESC, id DESC LIMIT ` + arg(f.Limit+1)
 	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("users: search: %w", err)
@@ -166,6 +139,40 @@ func (s *Service) search(ctx context.Context, where string, args []any, q string
 		page.Users = append(page.Users, x.u)
 	}
 	return page, nil
+}
+
+// searchQuery builds the query of a search after the filters in where: the substring
+// match uses the trigram index of each backend, and the rank is computed the same way on
+// both, so that results agree.
+func searchQuery(dialect store.Dialect, where string, args []any, q string, f Filter) (string, []any, error) {
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	like := escapeLike(q)
+	where += ` AND search_text LIKE ` + arg("%"+like+"%") + ` ESCAPE '\'`
+	if utf8.RuneCountInString(q) >= minIndexedRune && dialect == store.SQLite {
+		// FTS5's trigram index answers a phrase query with substring matches; the LIKE
+		// above stays as the exact condition. PostgreSQL's planner uses the pg_trgm GIN
+		// index for the LIKE itself.
+		where += ` AND rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ` +
+			arg(`"`+strings.ReplaceAll(q, `"`, `""`)+`"`) + `)`
+	}
+	exact := arg(q)
+	prefix := arg(like + "%")
+	linePrefix := arg("%\n" + like + "%")
+	rank := `(CASE WHEN email_key = ` + exact + ` OR username_key = ` + exact + ` THEN 0 WHEN search_text LIKE ` +
+		prefix + ` ESCAPE '\' OR search_text LIKE ` + linePrefix + ` ESCAPE '\' THEN 1 ELSE 2 END)`
+	if f.Cursor != "" {
+		r, at, id, err := decodeSearchCursor(f.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		ra, ta, ia := arg(r), arg(at), arg(id)
+		where += ` AND (` + rank + ` > ` + ra + ` OR (` + rank + ` = ` + ra + ` AND (created_at, id) < (` + ta + `, ` + ia + `)))`
+	}
+	return `SELECT ` + userColumns + `, ` + rank + ` FROM users` + where +
+		` ORDER BY ` + rank + `, created_at DESC, id DESC LIMIT ` + arg(f.Limit+1), args, nil
 }
 
 // withRank scans a row of userColumns followed by a rank.
