@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,29 +17,15 @@ import (
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/testclock"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{now: time.Now().UTC().Truncate(time.Microsecond)} }
-
 func TestCreatedTokenVerifiesUntilItExpires(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := newClock()
+		c := testclock.New()
 		s := admintokens.New(db, c.Now, audittest.NewLog(t, db))
 		secret, tok, err := s.Create(ctx, "deploy bot", time.Hour)
 		if err != nil {
@@ -66,7 +51,7 @@ func TestCreatedTokenVerifiesUntilItExpires(t *testing.T) {
 func TestOnlyTheHashOfATokenIsStored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
+		s := admintokens.New(db, testclock.New().Now, audittest.NewLog(t, db))
 		secret, tok, err := s.Create(ctx, "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -88,7 +73,7 @@ func TestOnlyTheHashOfATokenIsStored(t *testing.T) {
 func TestRevokedTokenNoLongerVerifies(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
+		s := admintokens.New(db, testclock.New().Now, audittest.NewLog(t, db))
 		secret, tok, err := s.Create(ctx, "ci", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +98,7 @@ func TestRevokedTokenNoLongerVerifies(t *testing.T) {
 func TestVerifyRejectsMalformedAndForgedTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
+		s := admintokens.New(db, testclock.New().Now, audittest.NewLog(t, db))
 		secret, _, err := s.Create(ctx, "x", time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +119,7 @@ func TestVerifyRejectsMalformedAndForgedTokens(t *testing.T) {
 
 func TestCreateValidatesNameAndTTL(t *testing.T) {
 	db := storetest.SQLite(t)
-	s := admintokens.New(db, newClock().Now, audittest.NewLog(t, db))
+	s := admintokens.New(db, testclock.New().Now, audittest.NewLog(t, db))
 	cases := []struct {
 		name  string
 		ttl   time.Duration
@@ -163,7 +148,7 @@ func TestCreateValidatesNameAndTTL(t *testing.T) {
 func TestCleanupJobDeletesExpiredTokensOnly(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := newClock()
+		c := testclock.New()
 		s := admintokens.New(db, c.Now, audittest.NewLog(t, db))
 		_, old, err := s.Create(ctx, "old", time.Minute)
 		if err != nil {
@@ -212,7 +197,7 @@ func TestCleanupJobDeletesExpiredTokensOnly(t *testing.T) {
 func TestListPagesThroughEveryTokenNewestFirst(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := newClock()
+		c := testclock.New()
 		s := admintokens.New(db, c.Now, audittest.NewLog(t, db))
 		var want []string
 		for i := range 7 {
@@ -280,7 +265,7 @@ func TestListPagesThroughEveryTokenNewestFirst(t *testing.T) {
 func TestEveryChangeToATokenIsAudited(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := newClock()
+		c := testclock.New()
 		log := audittest.NewLog(t, db)
 		s := admintokens.New(db, c.Now, log)
 		_, tok, err := s.Create(ctx, "ci", time.Minute)

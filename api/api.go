@@ -22,6 +22,7 @@ import (
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/redact"
 	"github.com/identityd/identityd/requestinfo"
+	"github.com/identityd/identityd/sessions"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
@@ -35,6 +36,7 @@ type Deps struct {
 	Audit       *audit.Log
 	Webhooks    *webhooks.Service
 	Users       *users.Service
+	Sessions    *sessions.Service
 	// ImportMaxBytes caps a bulk import's body (user_import_max_bytes).
 	ImportMaxBytes int64
 	// AuditHub wakes live audit streams when the chain grows.

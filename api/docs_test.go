@@ -2,30 +2,21 @@ package api_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
 	"mime"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
 
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/ui/uitest"
 )
 
 // serverPolicy is the Content-Security-Policy the server's middleware sets on every
@@ -135,90 +126,6 @@ func TestDocsAreServedFromTheBinaryWithSameOriginAssetsOnly(t *testing.T) {
 // "localhost", which Swagger UI treats specially.
 const docsHost = "identityd.test"
 
-// chromium finds the Debian chromium binary, or skips the test (fails it where a
-// browser is required).
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	if os.Getenv("IDENTITYD_TEST_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium is required (IDENTITYD_TEST_REQUIRE_BROWSER=1) but not installed")
-	}
-	t.Skip("chromium not installed; skipping the browser test")
-	return ""
-}
-
-// pageRecord collects what the browser reports about the pages it loads.
-type pageRecord struct {
-	origin string // scheme://host:port of the server
-
-	mu         sync.Mutex
-	console    []string
-	violations []string
-	foreign    []string // requests to any other origin
-}
-
-// cspReporter runs in every document before the page's own scripts and reports each
-// Content-Security-Policy violation on the console, so that the test sees violations
-// however the browser chooses to log them.
-const cspReporter = `document.addEventListener("securitypolicyviolation", function (e) {
-  console.error("csp-violation: " + e.violatedDirective + " blocked " + e.blockedURI);
-});`
-
-func (r *pageRecord) observe(ev any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch ev := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		var parts []string
-		for _, arg := range ev.Args {
-			if arg.Type == runtime.RemoteObjectTypeString {
-				var s string
-				if err := json.Unmarshal(arg.Value, &s); err == nil {
-					parts = append(parts, s)
-					continue
-				}
-			}
-			parts = append(parts, arg.Description+string(arg.Value))
-		}
-		msg := "console." + string(ev.Type) + ": " + strings.Join(parts, " ")
-		r.console = append(r.console, msg)
-		if strings.Contains(msg, "csp-violation") {
-			r.violations = append(r.violations, msg)
-		}
-	case *runtime.EventExceptionThrown:
-		msg := "exception: " + ev.ExceptionDetails.Text
-		if ev.ExceptionDetails.Exception != nil {
-			msg += " " + ev.ExceptionDetails.Exception.Description
-		}
-		r.console = append(r.console, msg)
-	case *cdplog.EventEntryAdded:
-		msg := fmt.Sprintf("log %s/%s: %s %s", ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
-		r.console = append(r.console, msg)
-		if strings.Contains(ev.Entry.Text, "Content Security Policy") {
-			r.violations = append(r.violations, msg)
-		}
-	case *network.EventRequestWillBeSent:
-		u, err := url.Parse(ev.Request.URL)
-		if err != nil || (u.Scheme != "data" && u.Scheme != "blob" && u.Scheme+"://"+u.Host != r.origin) {
-			r.foreign = append(r.foreign, ev.Request.URL)
-		}
-	}
-}
-
-// take returns what was recorded and starts afresh.
-func (r *pageRecord) take() (console, violations, foreign []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	console, violations, foreign = r.console, r.violations, r.foreign
-	r.console, r.violations, r.foreign = nil, nil, nil
-	return console, violations, foreign
-}
-
 // canaryPage breaks the server's policy twice (an inline script, a data: image), to
 // prove that the browser test notices violations.
 const canaryPage = `<!DOCTYPE html><html><head><title>canary</title></head><body>
@@ -227,7 +134,7 @@ const canaryPage = `<!DOCTYPE html><html><head><title>canary</title></head><body
 </body></html>`
 
 func TestDocsRenderInABrowserWithinTheirContentSecurityPolicy(t *testing.T) {
-	bin := chromium(t)
+	b := uitest.NewBrowser(t, docsHost)
 	a := newAPI(t, storetest.SQLite(t))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", serverPolicy) // as the server's middleware does
@@ -241,80 +148,29 @@ func TestDocsRenderInABrowserWithinTheirContentSecurityPolicy(t *testing.T) {
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	origin := "http://" + docsHost + ":" + port
-
-	profile, err := os.MkdirTemp("", "identityd-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) })
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		// Only the test server resolves; nothing else can be reached even if tried.
-		chromedp.Flag("host-resolver-rules", "MAP "+docsHost+" 127.0.0.1, MAP * ~NOTFOUND"),
-		chromedp.Flag("no-proxy-server", true),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	rec := &pageRecord{origin: origin}
-	if err := chromedp.Listen(browser, rec.observe); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	if _, err := chromedp.Call(browser, page.AddScriptToEvaluateOnNewDocument,
-		page.AddScriptToEvaluateOnNewDocumentParams{Source: cspReporter}); err != nil {
-		t.Fatalf("add the violation reporter: %v", err)
-	}
+	tab := b.Tab(t, origin)
 
 	// The canary first: a test that could not see a violation would prove nothing.
-	if err := chromedp.Do(browser, chromedp.Navigate(origin+"/canary")); err != nil {
-		t.Fatalf("load the canary: %v", err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		rec.mu.Lock()
-		n := len(rec.violations)
-		rec.mu.Unlock()
-		if n >= 2 {
-			break
-		}
+	tab.Do(t, chromedp.Navigate(origin+"/canary"))
+	for deadline := time.Now().Add(10 * time.Second); tab.Record.Violations() < 2; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			console, _, _ := rec.take()
+			console, _, _ := tab.Record.Take()
 			t.Fatalf("the canary's two violations were not both seen; the test cannot see violations. Console:\n%s",
 				strings.Join(console, "\n"))
 		}
 	}
-	if title, err := chromedp.Run(browser, chromedp.Title()); err != nil || title != "canary" {
+	if title, err := chromedp.Run(tab.Ctx, chromedp.Title()); err != nil || title != "canary" {
 		t.Fatalf("canary title %q (%v): the inline script ran despite the policy", title, err)
 	}
-	rec.take()
+	tab.Record.Take()
 
-	if err := chromedp.Do(browser,
-		chromedp.Navigate(origin+"/docs"),
-		chromedp.WaitVisible(chromedp.CSS(".opblock")),
-	); err != nil {
-		console, _, _ := rec.take()
-		t.Fatalf("Swagger UI did not render the operations: %v\nconsole:\n%s", err, strings.Join(console, "\n"))
-	}
+	tab.Do(t, chromedp.Navigate(origin+"/docs"), chromedp.WaitVisible(chromedp.CSS(".opblock")))
 	// Open an operation, so that its parameters, responses and schemas render too.
-	if err := chromedp.Do(browser,
+	tab.Do(t,
 		chromedp.Click(chromedp.CSS("#operations-Admin_tokens-create-admin-token .opblock-summary")),
 		chromedp.WaitVisible(chromedp.CSS("#operations-Admin_tokens-create-admin-token .responses-wrapper")),
-	); err != nil {
-		t.Errorf("could not open the create-admin-token operation: %v", err)
-	}
-	text, err := chromedp.Run(browser, chromedp.Evaluate[string](`document.body.innerText`))
+	)
+	text, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[string](`document.body.innerText`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,46 +180,11 @@ func TestDocsRenderInABrowserWithinTheirContentSecurityPolicy(t *testing.T) {
 		}
 	}
 	// Let late loads (fonts, images from stylesheets) report.
-	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](
+	if _, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[bool](
 		`new Promise(r => requestAnimationFrame(() => setTimeout(() => r(true), 500)))`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatal(err)
 	}
-
-	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Errorf("screenshot: %v", err)
-	} else {
-		dir := os.Getenv("IDENTITYD_TEST_ARTIFACTS")
-		if dir == "" {
-			dir = t.TempDir()
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(dir, "docs.png")
-		if err := os.WriteFile(path, shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
-
-	console, violations, foreign := rec.take()
-	for _, m := range console {
-		t.Logf("%s", m)
-	}
-	for _, v := range violations {
-		t.Errorf("Content-Security-Policy violation: %s", v)
-	}
-	for _, u := range foreign {
-		t.Errorf("the docs made a request to another origin: %s", u)
-	}
-	for _, m := range console {
-		// Browsers ask for /favicon.ico on their own; the admin listener has none.
-		if strings.HasSuffix(m, origin+"/favicon.ico") {
-			continue
-		}
-		if strings.HasPrefix(m, "exception:") || strings.HasPrefix(m, "console.error:") || strings.Contains(m, "/error:") {
-			t.Errorf("the docs logged an error: %s", m)
-		}
-	}
+	tab.Screenshot(t, "docs")
+	// Browsers ask for /favicon.ico on their own; the admin listener has none.
+	tab.Clean(t, origin+"/favicon.ico")
 }

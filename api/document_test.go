@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/identityd/identityd/api"
+	"github.com/identityd/identityd/sessions"
 	"github.com/identityd/identityd/store/storetest"
 )
 
@@ -177,11 +178,12 @@ func TestTheOpenAPIDocumentIsValidOpenAPI31AndRequiresAnAdminTokenEverywhere(t *
 			}
 		}
 	}
-	if ops != 25 {
-		t.Errorf("the document has %d operations, want 25 (status; list, create and revoke admin tokens; "+
+	if ops != 28 {
+		t.Errorf("the document has %d operations, want 28 (status; list, create and revoke admin tokens; "+
 			"list, verify, stream audit events and list their types; create, list, get, update, delete webhooks, "+
 			"rotate their secrets and list their deliveries; create, list, get, update, delete users, set their "+
-			"password, unlock them, send them verification and reset links, import them)", ops)
+			"password, unlock them, send them verification and reset links, import them; list a user's sessions, "+
+			"end them all or one)", ops)
 	}
 }
 
@@ -228,6 +230,9 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 			{method: http.MethodPost, target: "/v1/users/x/password-reset-email", failing: failing},
 			{method: http.MethodPost, target: "/v1/users/import", body: `{"email":"all@example.com"}`, failing: failing,
 				header: http.Header{"Content-Type": {"application/x-ndjson"}}},
+			{method: http.MethodGet, target: "/v1/users/x/sessions", failing: failing},
+			{method: http.MethodDelete, target: "/v1/users/x/sessions", failing: failing},
+			{method: http.MethodDelete, target: "/v1/users/x/sessions/y", failing: failing},
 		}
 	}
 	anonymous := http.Header{"Authorization": nil}
@@ -242,6 +247,11 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 	off := a.createUser(t, `{"email":"off@example.com"}`)
 	wantStatus(t, a.call(t, http.MethodPatch, "/v1/users/"+off.ID, `{"status":"disabled"}`), http.StatusOK, nil)
 	long := strings.Repeat("x", 65)
+	// verified's password is never set below, which would end the session first.
+	_, verifiedSession, err := a.sessions.Establish(context.Background(), "", verified.ID, sessions.Auth{Methods: []string{"pwd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ndjson := http.Header{"Content-Type": {"application/x-ndjson"}}
 	for _, req := range []request{
 		{method: http.MethodGet, target: "/v1/status"},
@@ -335,6 +345,15 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 		{method: http.MethodPost, target: "/v1/users/import", body: strings.Repeat("x", importMaxBytes+1), header: ndjson},
 		{method: http.MethodPost, target: "/v1/users/import", body: `{}`},
 		{method: http.MethodPost, target: "/v1/users/import?x=1", body: `{}`, header: ndjson},
+		{method: http.MethodGet, target: "/v1/users/" + ada.ID + "/sessions"},
+		{method: http.MethodGet, target: "/v1/users/nosuchuser/sessions"},
+		{method: http.MethodGet, target: "/v1/users/" + long + "/sessions"},
+		{method: http.MethodDelete, target: "/v1/users/" + verified.ID + "/sessions/" + verifiedSession.ID},
+		{method: http.MethodDelete, target: "/v1/users/" + ada.ID + "/sessions/nosuchsession"},
+		{method: http.MethodDelete, target: "/v1/users/" + ada.ID + "/sessions/" + long},
+		{method: http.MethodDelete, target: "/v1/users/" + ada.ID + "/sessions"},
+		{method: http.MethodDelete, target: "/v1/users/nosuchuser/sessions"},
+		{method: http.MethodDelete, target: "/v1/users/" + long + "/sessions"},
 	} {
 		a.do(t, req)
 	}

@@ -17,8 +17,10 @@ import (
 	"github.com/identityd/identityd/api"
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/audit/audittest"
+	"github.com/identityd/identityd/sessions"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/testclock"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
 )
@@ -27,18 +29,6 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 // bodyLimit is what the tests give the API as Deps.BodyLimit.
 const bodyLimit = 1 << 20
-
-// clock is a settable time source shared by the API under test and the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now().UTC().Truncate(time.Microsecond)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // logBuffer collects the API's log lines; handlers may log while the test reads.
 type logBuffer struct {
@@ -62,10 +52,12 @@ type testAPI struct {
 	tokens *admintokens.Service
 	hooks  *webhooks.Service
 	users  *users.Service
-	clock  *clock
-	logs   *logBuffer
-	latest int64  // the migrator's newest schema version
-	token  string // a valid admin token
+	// sessions are the users' browser sessions.
+	sessions *sessions.Service
+	clock    *testclock.Clock
+	logs     *logBuffer
+	latest   int64  // the migrator's newest schema version
+	token    string // a valid admin token
 
 	// answered records the statuses each documented operation has answered with.
 	answered map[string]map[int]bool
@@ -92,15 +84,20 @@ func newAPISplit(t testing.TB, db, tokensDB *store.DB) *testAPI {
 	if err != nil {
 		t.Fatalf("migrator version: %v", err)
 	}
-	a := &testAPI{mux: http.NewServeMux(), db: db, clock: newClock(), logs: &logBuffer{}, latest: latest,
+	a := &testAPI{mux: http.NewServeMux(), db: db, clock: testclock.New(), logs: &logBuffer{}, latest: latest,
 		answered: map[string]map[int]bool{}}
 	a.tokens = admintokens.New(tokensDB, a.clock.Now, audittest.NewLog(t, tokensDB))
 	log := audittest.NewLog(t, db)
 	a.hooks = webhooks.New(db, audittest.Keyring(t), log, webhooks.Config{}, a.clock.Now)
 	a.users = newUsers(t, db, log, a.clock)
+	var err2 error
+	if a.sessions, err2 = sessions.New(db, log, a.clock.Now, sessions.Config{}); err2 != nil {
+		t.Fatal(err2)
+	}
+	a.users.AddRevoker(a.sessions)
 	api.Register(a.mux, api.Deps{
 		DB: db, Migrator: m, AdminTokens: a.tokens, Audit: log, AuditHub: audit.NewHub(), Webhooks: a.hooks,
-		Users: a.users, ImportMaxBytes: importMaxBytes,
+		Users: a.users, Sessions: a.sessions, ImportMaxBytes: importMaxBytes,
 		Shutdown: make(chan struct{}),
 		Version:  "test", BodyLimit: bodyLimit,
 		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)),

@@ -386,4 +386,5 @@ func (h *handlers) registerUsers(mux *http.ServeMux) {
 	})
 
 	h.registerImport(mux)
+	h.registerSessions()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/identityd/identityd/mail"
 	"github.com/identityd/identityd/passwords"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/testclock"
 	"github.com/identityd/identityd/users"
 )
 
@@ -19,7 +20,7 @@ const importMaxBytes = 256 << 10
 // newUsers builds the account service the API is tested with: real hashing with the
 // smallest parameters, and mail queued by an insert-only job queue (sending it is the
 // users and mail packages' tests' business).
-func newUsers(t testing.TB, db *store.DB, log *audit.Log, c *clock) *users.Service {
+func newUsers(t testing.TB, db *store.DB, log *audit.Log, c *testclock.Clock) *users.Service {
 	t.Helper()
 	hasher, err := passwords.New(passwords.Config{Params: passwords.Params{Memory: 7 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	if err != nil {

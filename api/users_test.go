@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/identityd/identityd/api"
+	"github.com/identityd/identityd/sessions"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 )
@@ -201,5 +203,50 @@ func TestImportTakesJSONLinesAndReportsEachRejectedLine(t *testing.T) {
 		if n := countUsers(t, db); n != 2 {
 			t.Errorf("%d users, want the 2 imported", n)
 		}
+	})
+}
+
+func TestAdminsListAndEndAUsersSessions(t *testing.T) {
+	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
+		a := newAPI(t, db)
+		ada := a.createUser(t, `{"email":"ada@example.com"}`)
+		grace := a.createUser(t, `{"email":"grace@example.com"}`)
+		ctx := context.Background()
+		var ids []string
+		for range 3 {
+			a.clock.Advance(time.Second)
+			_, s, err := a.sessions.Establish(ctx, "", ada.ID, sessions.Auth{Methods: []string{"pwd"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, s.ID)
+		}
+		_, other, err := a.sessions.Establish(ctx, "", grace.ID, sessions.Auth{Methods: []string{"pwd"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct{ Items []api.Session }
+		wantStatus(t, a.call(t, http.MethodGet, "/v1/users/"+ada.ID+"/sessions", ""), http.StatusOK, &list)
+		if len(list.Items) != 3 || list.Items[0].ID != ids[2] || !slices.Equal(list.Items[0].Methods, []string{"pwd"}) {
+			t.Fatalf("sessions %+v", list.Items)
+		}
+		// Another user's session cannot be ended through this user.
+		wantProblem(t, a.call(t, http.MethodDelete, "/v1/users/"+ada.ID+"/sessions/"+other.ID, ""), http.StatusNotFound)
+		wantStatus(t, a.call(t, http.MethodDelete, "/v1/users/"+ada.ID+"/sessions/"+ids[0], ""), http.StatusNoContent, nil)
+		var revoked struct{ Revoked int }
+		wantStatus(t, a.call(t, http.MethodDelete, "/v1/users/"+ada.ID+"/sessions", ""), http.StatusOK, &revoked)
+		if revoked.Revoked != 2 {
+			t.Errorf("revoked %d, want the 2 left", revoked.Revoked)
+		}
+		wantStatus(t, a.call(t, http.MethodGet, "/v1/users/"+ada.ID+"/sessions", ""), http.StatusOK, &list)
+		if len(list.Items) != 0 {
+			t.Errorf("%d sessions left", len(list.Items))
+		}
+		wantStatus(t, a.call(t, http.MethodGet, "/v1/users/"+grace.ID+"/sessions", ""), http.StatusOK, &list)
+		if len(list.Items) != 1 {
+			t.Errorf("the other user's sessions: %d, want 1", len(list.Items))
+		}
+		wantProblem(t, a.call(t, http.MethodGet, "/v1/users/nosuchuser/sessions", ""), http.StatusNotFound)
+		wantProblem(t, a.call(t, http.MethodDelete, "/v1/users/nosuchuser/sessions", ""), http.StatusNotFound)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/testclock"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -24,20 +25,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // testKey is the encryption key the tests' logs derive their keys from.
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newLog(t testing.TB, db *store.DB, keys ...[]byte) (*audit.Log, *clock) {
+func newLog(t testing.TB, db *store.DB, keys ...[]byte) (*audit.Log, *testclock.Clock) {
 	t.Helper()
 	if len(keys) == 0 {
 		keys = [][]byte{testKey}
@@ -46,7 +34,7 @@ func newLog(t testing.TB, db *store.DB, keys ...[]byte) (*audit.Log, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Now().UTC()}
+	c := testclock.New()
 	l, err := audit.New(db, kr, c.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,11 @@ const (
 	TypeUserPasswordUpgraded      = "user.password.upgraded"
 	TypeUserEmailVerificationSent = "user.email.verification_sent"
 	TypeUserEmailVerified         = "user.email.verified"
+
+	// Sessions (package sessions).
+	TypeSessionCreated         = "session.created"
+	TypeSessionRevoked         = "session.revoked"
+	TypeSessionsExpiredDeleted = "session.expired_deleted"
 )
 
 // TypeInfo describes one event type.
@@ -92,6 +97,11 @@ var catalogue = []TypeInfo{
 	{TypeUserPasswordUpgraded, "A user's stored password hash was upgraded at sign-in to the current algorithm and parameters; details name the old algorithm."},
 	{TypeUserEmailVerificationSent, "An email verification link was sent to a user's address."},
 	{TypeUserEmailVerified, "A user verified their email address by following the link."},
+
+	// Sessions (package sessions).
+	{TypeSessionCreated, "A browser session began after a sign-in; the target is the session's public handle and the actor the user. Details hold the authentication methods (RFC 8176 amr values) and whether the user asked to be remembered."},
+	{TypeSessionRevoked, "Browser sessions were ended before their time. For one session the target is its handle, and details hold its user and the reason: logout, replaced (a new sign-in in the same browser), user (the user ended it from their list) or admin. For all or many of a user's sessions the target is the user, and details hold the reason (user, admin, password_reset, password_set, disabled, deleted, or limit: the oldest ended because the user had too many) and the count of live sessions ended."},
+	{TypeSessionsExpiredDeleted, "The cleanup job deleted sessions past their idle or absolute expiry; details hold how many."},
 }
 
 // Types lists every event type, in catalogue order.
@@ -363,4 +373,38 @@ func UserEmailVerificationSent(id string) Event {
 func UserEmailVerified(id string) Event {
 	return Event{Type: TypeUserEmailVerified, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: id},
 		Target: userTarget(id), Outcome: Success}
+}
+
+// Sessions (package sessions).
+
+// sessionTarget is the target of an event about one session: its public handle, never
+// its token.
+func sessionTarget(id string) Target { return Target{"session", id} }
+
+// SessionCreated records a session begun by a sign-in of userID, who is the actor;
+// methods are the RFC 8176 amr values of the sign-in.
+func SessionCreated(id, userID string, methods []string, remember bool) Event {
+	return withDetails(Event{Type: TypeSessionCreated, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: userID},
+		Target: sessionTarget(id), Outcome: Success},
+		map[string]any{"methods": append([]string{}, methods...), "remember": remember})
+}
+
+// SessionRevoked records the end of userID's session id for reason (logout, replaced,
+// user, admin). The actor comes from the request unless the caller sets it.
+func SessionRevoked(id, userID, reason string) Event {
+	return withDetails(Event{Type: TypeSessionRevoked, Target: sessionTarget(id), Outcome: Success},
+		map[string]any{"user_id": userID, "reason": reason})
+}
+
+// SessionsRevoked records that count of userID's live sessions ended together for
+// reason: one event for the lot, however many there were.
+func SessionsRevoked(userID, reason string, count int) Event {
+	return withDetails(Event{Type: TypeSessionRevoked, Target: userTarget(userID), Outcome: Success},
+		map[string]any{"reason": reason, "count": count})
+}
+
+// SessionsExpiredDeleted records that the cleanup job deleted count expired sessions.
+func SessionsExpiredDeleted(count int64) Event {
+	return withDetails(Event{Type: TypeSessionsExpiredDeleted, Target: Target{"sessions", "expired"}, Outcome: Success},
+		map[string]any{"count": count})
 }

@@ -139,6 +139,23 @@ type Config struct {
 	// LoginNetworkWindow (login_network_window) is the window it counts over.
 	LoginNetworkWindow time.Duration
 
+	// RegistrationEnabled (registration_enabled) opens /register.
+	RegistrationEnabled bool
+	// SessionIdleTimeout (session_idle_timeout) ends an unused session.
+	SessionIdleTimeout time.Duration
+	// SessionAbsoluteTimeout (session_absolute_timeout) ends a session after sign-in.
+	SessionAbsoluteTimeout time.Duration
+	// SessionRememberFor (session_remember_for) is the absolute lifetime with "remember me".
+	SessionRememberFor time.Duration
+	// SessionRememberIdle (session_remember_idle) is the idle timeout with "remember me".
+	SessionRememberIdle time.Duration
+	// UITemplatesDir (ui_templates_dir) holds templates overriding the built-in ones.
+	UITemplatesDir string
+	// UILogoFile (ui_logo_file) is the logo image of the pages.
+	UILogoFile string
+	// UIPostLimit (ui_post_limit) is form submissions per client address per minute.
+	UIPostLimit int
+
 	// UserImportMaxBytes (user_import_max_bytes) caps a bulk import through the API.
 	UserImportMaxBytes int64
 

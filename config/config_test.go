@@ -55,6 +55,11 @@ func devDefaults() config.Config {
 		LoginLockoutAfter:       20,
 		LoginNetworkMaxFailures: 100,
 		LoginNetworkWindow:      15 * time.Minute,
+		SessionIdleTimeout:      30 * time.Minute,
+		SessionAbsoluteTimeout:  12 * time.Hour,
+		SessionRememberFor:      720 * time.Hour,
+		SessionRememberIdle:     168 * time.Hour,
+		UIPostLimit:             30,
 		UserImportMaxBytes:      256 << 20,
 		Dev:                     true,
 	}

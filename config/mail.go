@@ -3,7 +3,6 @@ package config
 import (
 	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -111,16 +110,4 @@ func validateMail(c *Config, p provenance) Problems {
 			Fix: "set IDENTITYD_MAIL_FROM, e.g. no-reply@example.com"})
 	}
 	return ps
-}
-
-// validateLogin keeps the lockout beyond the start of the backoff: locking before
-// attempts ever slow down would make the backoff settings meaningless.
-func validateLogin(c *Config, p provenance) Problems {
-	o := p.origins["login_lockout_after"]
-	if o.failed || p.origins["login_backoff_after"].failed || c.LoginLockoutAfter == 0 || c.LoginLockoutAfter > c.LoginBackoffAfter {
-		return nil
-	}
-	return Problems{{Key: "login_lockout_after", Source: o.source, Value: strconv.Itoa(c.LoginLockoutAfter),
-		Why: "is not more than login_backoff_after (" + strconv.Itoa(c.LoginBackoffAfter) + ")",
-		Fix: "use 0 to never lock, or a number above login_backoff_after"}}
 }

@@ -81,11 +81,3 @@ func TestBadMailFromAndProductNameAreRefused(t *testing.T) {
 		loadProblems(t, config.Sources{Env: prodEnv(env)})
 	}
 }
-
-func TestLockoutMustComeAfterTheBackoffStarts(t *testing.T) {
-	wantError(t, config.Sources{Env: prodEnv("IDENTITYD_LOGIN_BACKOFF_AFTER=10", "IDENTITYD_LOGIN_LOCKOUT_AFTER=10")},
-		`login_lockout_after = "10" (from IDENTITYD_LOGIN_LOCKOUT_AFTER): is not more than login_backoff_after (10). Fix: use 0 to never lock, or a number above login_backoff_after.`)
-	if got := mustLoad(t, config.Sources{Env: prodEnv("IDENTITYD_LOGIN_LOCKOUT_AFTER=0")}).LoginLockoutAfter; got != 0 {
-		t.Errorf("LoginLockoutAfter = %d, want 0 (never lock)", got)
-	}
-}

@@ -374,6 +374,55 @@ var settings = [...]setting{
 		parse:       durationValue(time.Minute, false, 24*time.Hour, func(c *Config, v time.Duration) { c.LoginNetworkWindow = v }),
 	},
 	{
+		key:         "registration_enabled",
+		def:         "false",
+		description: "Let people create their own accounts at `/register`; they confirm their address by email, so this needs smtp_url outside dev. `true` or `false`.",
+		parse:       boolValue(func(c *Config, v bool) { c.RegistrationEnabled = v }),
+	},
+	{
+		key:         "session_idle_timeout",
+		def:         "30m",
+		description: "A sign-in session unused this long ends. `1m` to `720h`.",
+		parse:       durationValue(time.Minute, false, 720*time.Hour, func(c *Config, v time.Duration) { c.SessionIdleTimeout = v }),
+	},
+	{
+		key:         "session_absolute_timeout",
+		def:         "12h",
+		description: "A sign-in session ends this long after the sign-in, however much it is used. `5m` to `8760h`.",
+		parse:       durationValue(5*time.Minute, false, 8760*time.Hour, func(c *Config, v time.Duration) { c.SessionAbsoluteTimeout = v }),
+	},
+	{
+		key:         "session_remember_for",
+		def:         "720h",
+		description: "With \"Keep me signed in\", how long the session lasts after the sign-in instead of session_absolute_timeout. `5m` to `8760h`.",
+		parse:       durationValue(5*time.Minute, false, 8760*time.Hour, func(c *Config, v time.Duration) { c.SessionRememberFor = v }),
+	},
+	{
+		key:         "session_remember_idle",
+		def:         "168h",
+		description: "With \"Keep me signed in\", how long the session may go unused instead of session_idle_timeout. `1m` to `8760h`.",
+		parse:       durationValue(time.Minute, false, 8760*time.Hour, func(c *Config, v time.Duration) { c.SessionRememberIdle = v }),
+	},
+	{
+		key: "ui_templates_dir",
+		doc: "none",
+		description: "A directory of page templates that replace the built-in ones of the same name (`login.html`, `layout.html`, …); " +
+			"identityd checks at start that they parse and render.",
+		parse: pathValue(func(c *Config, v string) { c.UITemplatesDir = v }),
+	},
+	{
+		key:         "ui_logo_file",
+		doc:         "none",
+		description: "An image (`.svg`, `.png`, `.jpg`, `.webp`, at most 1 MiB) shown beside product_name on the pages.",
+		parse:       pathValue(func(c *Config, v string) { c.UILogoFile = v }),
+	},
+	{
+		key:         "ui_post_limit",
+		def:         "30",
+		description: "Form submissions (sign-in, registration, password reset, …) one client address may make per minute. 1 to 10000.",
+		parse:       intValue(1, 10000, func(c *Config, v int) { c.UIPostLimit = v }),
+	},
+	{
 		key:         "user_import_max_bytes",
 		def:         "256MiB",
 		description: "Largest JSONL body `POST /v1/users/import` accepts (the CLI's `users import` reads files of any size). 1MiB to 64GiB.",

@@ -60,6 +60,14 @@ func TestSettingsAreTheDocumentedListInOrder(t *testing.T) {
 		{"login_lockout_after", "`20`"},
 		{"login_network_max_failures", "`100`"},
 		{"login_network_window", "`15m`"},
+		{"registration_enabled", "`false`"},
+		{"session_idle_timeout", "`30m`"},
+		{"session_absolute_timeout", "`12h`"},
+		{"session_remember_for", "`720h`"},
+		{"session_remember_idle", "`168h`"},
+		{"ui_templates_dir", "none"},
+		{"ui_logo_file", "none"},
+		{"ui_post_limit", "`30`"},
 		{"user_import_max_bytes", "`256MiB`"},
 	}
 	var got [][2]string

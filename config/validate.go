@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,8 @@ func validate(c *Config, p provenance) Problems {
 	ps = append(ps, validateRetention(c, p)...)
 	ps = append(ps, validateMail(c, p)...)
 	ps = append(ps, validateLogin(c, p)...)
+	ps = append(ps, validateRegistration(c, p)...)
+	ps = append(ps, validateSessions(c, p)...)
 	return ps
 }
 
@@ -174,4 +177,53 @@ func validateEncryptionKeys(c *Config, p provenance) Problems {
 		}
 	}
 	return ps
+}
+
+// validateSessions keeps each idle timeout within the lifetime it belongs to: an idle
+// timeout longer than the session's whole life would never apply, which is a typo.
+func validateSessions(c *Config, p provenance) Problems {
+	var ps Problems
+	for _, pair := range []struct{ idle, life string }{
+		{"session_idle_timeout", "session_absolute_timeout"},
+		{"session_remember_idle", "session_remember_for"},
+	} {
+		io, lo := p.origins[pair.idle], p.origins[pair.life]
+		if io.failed || lo.failed {
+			continue
+		}
+		idle, life := c.SessionIdleTimeout, c.SessionAbsoluteTimeout
+		if pair.idle == "session_remember_idle" {
+			idle, life = c.SessionRememberIdle, c.SessionRememberFor
+		}
+		if idle > life {
+			ps = append(ps, Problem{Key: pair.idle, Source: io.source, Value: fmtDuration(idle),
+				Why: "is longer than " + pair.life + " (" + fmtDuration(life) + "), so it would never apply",
+				Fix: "use an idle timeout no longer than " + pair.life})
+		}
+	}
+	return ps
+}
+
+// validateRegistration refuses open registration where no email can confirm the
+// addresses people register with.
+func validateRegistration(c *Config, p provenance) Problems {
+	o := p.origins["registration_enabled"]
+	if o.failed || !c.RegistrationEnabled || c.SMTPURL != "" || c.Dev || p.origins["smtp_url"].failed {
+		return nil
+	}
+	return Problems{{Key: "registration_enabled", Source: o.source, Value: "true",
+		Why: "needs email to confirm the addresses people register with, and smtp_url is not set",
+		Fix: "set smtp_url, or leave registration off and create accounts with the API or identityd users create"}}
+}
+
+// validateLogin keeps the lockout beyond the start of the backoff: locking before
+// attempts ever slow down would make the backoff settings meaningless.
+func validateLogin(c *Config, p provenance) Problems {
+	o := p.origins["login_lockout_after"]
+	if o.failed || p.origins["login_backoff_after"].failed || c.LoginLockoutAfter == 0 || c.LoginLockoutAfter > c.LoginBackoffAfter {
+		return nil
+	}
+	return Problems{{Key: "login_lockout_after", Source: o.source, Value: strconv.Itoa(c.LoginLockoutAfter),
+		Why: "is not more than login_backoff_after (" + strconv.Itoa(c.LoginBackoffAfter) + ")",
+		Fix: "use 0 to never lock, or a number above login_backoff_after"}}
 }

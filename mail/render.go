@@ -23,6 +23,7 @@ const (
 	kindVerification  = "verification"
 	kindPasswordReset = "password_reset"
 	kindLockout       = "lockout"
+	kindAlreadyExists = "already_registered"
 )
 
 // Renderer renders identityd's messages, each as plain text and as HTML, from embedded
@@ -51,7 +52,7 @@ func NewRenderer(productName string) (*Renderer, error) {
 		return nil, fmt.Errorf("mail: renderer: product name is longer than %d characters", maxProductRunes)
 	}
 	r := &Renderer{product: productName, text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{kindVerification, kindPasswordReset, kindLockout} {
+	for _, kind := range []string{kindVerification, kindPasswordReset, kindLockout, kindAlreadyExists} {
 		t, err := texttemplate.New(kind+".txt").Option("missingkey=error").ParseFS(templates, "templates/"+kind+".txt")
 		if err != nil {
 			return nil, fmt.Errorf("mail: renderer: %w", err)
@@ -96,6 +97,17 @@ func (r *Renderer) PasswordReset(to, name, link string, validFor time.Duration) 
 	}
 	return r.render(kindPasswordReset, to, "Reset your "+r.product+" password",
 		view{Name: cleanName(name), Link: link, ValidFor: humanDuration(validFor)})
+}
+
+// AlreadyRegistered renders the answer to a registration with an address that has an
+// account already: the owner learns of it, with a link to sign in, and whoever tried
+// learns nothing (the page they see is the one every registration gets).
+func (r *Renderer) AlreadyRegistered(to, name, signInLink string) (Message, error) {
+	if err := checkLink(signInLink, time.Second); err != nil {
+		return Message{}, fmt.Errorf("mail: render already registered: %w", err)
+	}
+	return r.render(kindAlreadyExists, to, "You already have an account with "+r.product,
+		view{Name: cleanName(name), Link: signInLink})
 }
 
 // Lockout renders the notice that an account was locked after attempts failed sign-in

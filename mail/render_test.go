@@ -99,6 +99,26 @@ func TestVerification(t *testing.T) {
 	}
 }
 
+func TestAlreadyRegistered(t *testing.T) {
+	r := newRenderer(t)
+	m, err := r.AlreadyRegistered("zoe@example.org", "Zoë", testLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCommon(t, m, "zoe@example.org", testLink)
+	if m.Subject != "You already have an account with Acme ID" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"Hello Zoë,", "you already have one", "nothing about your account has changed"} {
+		if !strings.Contains(strings.Join(strings.Fields(m.Text), " "), want) || !strings.Contains(visible(m.HTML), want) {
+			t.Errorf("text or HTML lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if _, err := r.AlreadyRegistered("zoe@example.org", "", "javascript:alert(1)"); err == nil {
+		t.Error("a non-http link was accepted")
+	}
+}
+
 func TestPasswordReset(t *testing.T) {
 	r := newRenderer(t)
 	m, err := r.PasswordReset("Zoë <zoe@example.org>", "", testLink, time.Hour)

@@ -20,9 +20,11 @@ import (
 	"github.com/identityd/identityd/api"
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/config"
+	"github.com/identityd/identityd/flows"
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/keyring"
 	"github.com/identityd/identityd/passwords"
+	"github.com/identityd/identityd/sessions"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
@@ -115,7 +117,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	river.AddWorker(workers, webhooks.NewWorker(hooks))
 	river.AddWorker(workers, webhooks.NewCleanupWorker(hooks))
 	river.AddWorker(workers, users.NewCleanupWorker(accounts))
-	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob(), users.CleanupJob()}
+	browserSessions, loginFlows, err := s.newSessions(cfg, accounts)
+	if err != nil {
+		return nil, err
+	}
+	river.AddWorker(workers, sessions.NewCleanupWorker(browserSessions))
+	river.AddWorker(workers, flows.NewCleanupWorker(loginFlows))
+	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob(), users.CleanupJob(),
+		sessions.CleanupJob(), flows.CleanupJob()}
 	if cfg.AuditRetention > 0 {
 		river.AddWorker(workers, audit.NewPruneWorker(s.audit, cfg.AuditRetention))
 		periodic = append(periodic, audit.PruneJob())
@@ -167,6 +176,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	publicMux := http.NewServeMux()
 	publicMux.HandleFunc("GET /healthz", healthz)
 	publicMux.Handle("GET /readyz", ready)
+	pages, err := s.newPages(cfg, accounts, browserSessions, loginFlows)
+	if err != nil {
+		return nil, err
+	}
+	pages.Register(publicMux)
 	pub := base
 	pub.listener, pub.corsOrigins = "public", cfg.CORSAllowedOrigins
 	s.public = s.tracer.wrap("public", chain(pub, publicMux))
@@ -177,7 +191,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	adminMux.Handle("GET /metrics", metricsHandler(reg))
 	api.Register(adminMux, api.Deps{
 		DB: s.db, Migrator: migrator, AdminTokens: tokens, Audit: s.audit, AuditHub: s.hub, Webhooks: hooks,
-		Users: accounts, ImportMaxBytes: cfg.UserImportMaxBytes,
+		Users: accounts, Sessions: browserSessions, ImportMaxBytes: cfg.UserImportMaxBytes,
 		Shutdown: s.shutdown, Version: version, BodyLimit: cfg.HTTPBodyLimit, Logger: log,
 	})
 	adm := base

@@ -102,13 +102,16 @@ func (s *Server) newUsers(cfg *config.Config, q mail.Enqueuer, workers *river.Wo
 		if d.Mail, err = mail.NewRenderer(cfg.ProductName); err != nil {
 			return nil, fmt.Errorf("server: mail: %w", err)
 		}
-		d.Outbox = mail.NewOutbox(s.kr, q)
+		d.Outbox, d.Jobs = mail.NewOutbox(s.kr, q), q
 		river.AddWorker(workers, mail.NewWorker(s.kr, sender, s.log.With(slog.String("component", "mail"))))
 		queues[mail.QueueName] = max(1, min(cfg.JobsMaxWorkers, 4))
 	}
 	u, err := users.New(d, UsersConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if sender != nil {
+		river.AddWorker(workers, users.NewRequestWorker(u))
 	}
 	return u, nil
 }

@@ -418,6 +418,12 @@ func (s *Service) Unlock(ctx context.Context, id string) (User, error) {
 // Delete removes an account, its links, and (through the revokers) what it holds.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		// The user's row is locked first, as a sign-in locks it first, so that a delete
+		// and a sign-in of one user take their locks in one order and never deadlock.
+		var found string
+		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1`+forUpdate(tx), id).Scan(&found); err != nil {
+			return err
+		}
 		if err := s.revoke(ctx, tx, id, RevokeDeleted); err != nil {
 			return err
 		}

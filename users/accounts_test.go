@@ -121,7 +121,7 @@ func TestEmailAndUsernameAreUniqueWhateverTheirCase(t *testing.T) {
 		if _, err := f.svc.Update(ctx, a.ID, users.Patch{Email: &own}); err != nil {
 			t.Errorf("changing the case of one's own address: %v", err)
 		}
-		if n := countRows(t, db, "users"); n != 2 {
+		if n := storetest.Count(t, db, "users"); n != 2 {
 			t.Errorf("%d users, want 2", n)
 		}
 	})
@@ -181,7 +181,7 @@ func TestInvalidInputListsEveryFieldAndWritesNothing(t *testing.T) {
 				}
 			})
 		}
-		if n := countRows(t, db, "users"); n != 0 {
+		if n := storetest.Count(t, db, "users"); n != 0 {
 			t.Errorf("%d users written", n)
 		}
 		if got := events(t, db); len(got) != len(before) {

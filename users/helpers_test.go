@@ -22,6 +22,7 @@ import (
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/testclock"
 	"github.com/identityd/identityd/users"
 )
 
@@ -32,16 +33,6 @@ var fastParams = passwords.Params{Memory: 7 << 10, Time: 1, Threads: 1, SaltLen:
 
 // baseURL is where the links in the tests' mail point.
 const baseURL = "https://id.example.com"
-
-// clock is a settable time source shared by the service and the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // revocations records what the service asked revokers to end; fail makes the next call
 // fail, to show that the change it belongs to rolls back.
@@ -75,7 +66,7 @@ type fixture struct {
 	svc     *users.Service
 	hasher  *passwords.Hasher
 	kr      *keyring.Keyring
-	clock   *clock
+	clock   *testclock.Clock
 	smtp    *mailtest.Server // nil without mail
 	revoked *revocations
 }
@@ -103,12 +94,14 @@ func newFixture(t testing.TB, db *store.DB, o options) *fixture {
 		}
 	}
 	f := &fixture{db: db, hasher: hasher, kr: audittest.Keyring(t), revoked: &revocations{},
-		clock: &clock{now: time.Now().UTC().Truncate(time.Microsecond)}}
+		clock: testclock.New()}
 	log := audittest.NewLog(t, db)
 	if err := log.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	d := users.Deps{DB: db, Keyring: f.kr, Hasher: hasher, Audit: log, Now: f.clock.Now}
+	var q *jobs.Queue
+	workers := river.NewWorkers()
 	if o.mail {
 		f.smtp = mailtest.NewServer(t)
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: f.smtp.URL(), From: "Example ID <no-reply@example.com>",
@@ -116,25 +109,15 @@ func newFixture(t testing.TB, db *store.DB, o options) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		workers := river.NewWorkers()
 		river.AddWorker(workers, mail.NewWorker(f.kr, sender, slog.New(slog.DiscardHandler)))
-		q, err := jobs.New(db, jobs.Config{Workers: workers, Queues: map[string]int{mail.QueueName: 2},
-			PollInterval: 50 * time.Millisecond})
-		if err != nil {
+		if q, err = jobs.New(db, jobs.Config{Workers: workers, Queues: map[string]int{mail.QueueName: 2},
+			PollInterval: 50 * time.Millisecond}); err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(ctx)
-		})
 		if d.Mail, err = mail.NewRenderer("Example ID"); err != nil {
 			t.Fatal(err)
 		}
-		d.Outbox = mail.NewOutbox(f.kr, q)
+		d.Outbox, d.Jobs = mail.NewOutbox(f.kr, q), q
 	}
 	var err error
 	f.svc, err = users.New(d, users.Config{BaseURL: baseURL, Policy: o.policy, VerificationTTL: 24 * time.Hour,
@@ -146,6 +129,19 @@ func newFixture(t testing.TB, db *store.DB, o options) *fixture {
 		t.Fatal(err)
 	}
 	f.svc.AddRevoker(f.revoked)
+	if q != nil {
+		// The request worker needs the service, which needs the queue: it joins the
+		// workers before the queue starts.
+		river.AddWorker(workers, users.NewRequestWorker(f.svc))
+		if err := q.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = q.Stop(ctx)
+		})
+	}
 	return f
 }
 
@@ -196,15 +192,6 @@ func events(t testing.TB, db *store.DB) []string {
 	return out
 }
 
-// countRows counts the rows of a table.
-func countRows(t testing.TB, db *store.DB, table string) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM `+table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // nextMail waits for the next message on the fixture's SMTP server.
 func (f *fixture) nextMail(t testing.TB) mailtest.Received {
@@ -234,4 +221,25 @@ func linkToken(t testing.TB, m mailtest.Received, path string) string {
 		t.Errorf("the HTML part does not carry the link %s", link)
 	}
 	return u.Query().Get("token")
+}
+
+// waitForJobs waits until no job of kind is waiting or running.
+func waitForJobs(t testing.TB, db *store.DB, kind string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		err := db.QueryRow(context.Background(),
+			`SELECT count(*) FROM river_job WHERE kind = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')`, kind).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s jobs still unfinished", n, kind)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -75,7 +75,7 @@ func TestImportCreatesSkipsAndRejectsLineByLine(t *testing.T) {
 		if err != nil || rep != (users.ImportReport{Created: 0, Skipped: 5, Rejected: 9}) {
 			t.Errorf("second import: %+v, %v", rep, err)
 		}
-		if n := countRows(t, db, "users"); n != 4 {
+		if n := storetest.Count(t, db, "users"); n != 4 {
 			t.Errorf("%d users, want 4", n)
 		}
 	})
@@ -118,7 +118,7 @@ func TestAnImportCutOffMidwayKeepsWhatItWroteAndFinishesWhenRunAgain(t *testing.
 		if rep2 != (users.ImportReport{Created: 1200 - 702, Skipped: 702}) {
 			t.Errorf("second run %+v", rep2)
 		}
-		if n := countRows(t, db, "users"); n != 1200 {
+		if n := storetest.Count(t, db, "users"); n != 1200 {
 			t.Errorf("%d users, want 1200", n)
 		}
 	})

@@ -27,6 +27,7 @@ const (
 const (
 	VerifyPath = "/verify"
 	ResetPath  = "/reset-password"
+	LoginPath  = "/login"
 )
 
 // tokenBytes is the entropy of a link token: 256 bits, so that it cannot be guessed and
@@ -177,30 +178,6 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (User, error) {
 		return User{}, fmt.Errorf("users: verify email: %w", err)
 	}
 	return u, nil
-}
-
-// RequestPasswordReset sends a reset link to the account with this email address, if
-// there is one that may sign in. It answers nil whether or not there is, so that it
-// cannot be used to find out which addresses have accounts.
-func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
-	if s.outbox == nil {
-		return ErrMailUnavailable
-	}
-	if len(email) > MaxEmailBytes {
-		return nil
-	}
-	var id string
-	err := s.db.QueryRow(ctx, `SELECT id FROM users WHERE email_key = $1 AND status <> 'disabled'`, emailKey(email)).Scan(&id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("users: request password reset: %w", err)
-	}
-	if err := s.SendPasswordReset(ctx, id); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDisabled) {
-		return err
-	}
-	return nil
 }
 
 // SendPasswordReset sends the user a password reset link; admins use it for a user who

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/identityd/identityd/mail/mailtest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 	"github.com/identityd/identityd/users"
@@ -68,7 +69,7 @@ func TestVerificationAndResetLinksArriveByRealSMTPAndWorkOnce(t *testing.T) {
 		if got := f.revoked.all(); !slices.Equal(got, []string{u.ID + ":password_reset"}) {
 			t.Errorf("revocations %v, want the reset's", got)
 		}
-		if n := countRows(t, db, "river_job WHERE CAST(args AS TEXT) LIKE '%"+reset[:20]+"%'"); n != 0 {
+		if n := storetest.Count(t, db, "river_job WHERE CAST(args AS TEXT) LIKE '%"+reset[:20]+"%'"); n != 0 {
 			t.Errorf("the link's token sits in plaintext in %d job rows", n)
 		}
 	})
@@ -134,19 +135,83 @@ func TestAResetRequestForAnUnknownOrDisabledAddressSucceedsAndSendsNothing(t *te
 		if _, err := f.svc.Update(ctx, u.ID, users.Patch{Status: &disabled}); err != nil {
 			t.Fatal(err)
 		}
-		for _, email := range []string{"nobody@example.com", "ada@example.com", strings.Repeat("x", 400)} {
+		for _, email := range []string{"nobody@example.com", "ada@example.com"} {
 			if err := f.svc.RequestPasswordReset(ctx, email); err != nil {
-				t.Errorf("RequestPasswordReset(%.20q): %v", email, err)
+				t.Errorf("RequestPasswordReset(%q): %v", email, err)
 			}
+		}
+		var ve *users.ValidationError
+		if err := f.svc.RequestPasswordReset(ctx, strings.Repeat("x", 400)); !errors.As(err, &ve) {
+			t.Errorf("a malformed address: %v, want a ValidationError", err)
 		}
 		if err := f.svc.SendPasswordReset(ctx, u.ID); !errors.Is(err, users.ErrDisabled) {
 			t.Errorf("an admin's reset for a disabled user: %v", err)
 		}
-		if n := countRows(t, db, "user_tokens"); n != 0 {
+		waitForJobs(t, db, users.RequestArgs{}.Kind())
+		if n := storetest.Count(t, db, "user_tokens"); n != 0 {
 			t.Errorf("%d links issued", n)
 		}
-		if n := countRows(t, db, "river_job"); n != 0 {
-			t.Errorf("%d mail jobs enqueued", n)
+		if n := storetest.Count(t, db, "river_job WHERE kind = 'mail.send'"); n != 0 {
+			t.Errorf("%d mails queued", n)
+		}
+		if n := storetest.Count(t, db, "river_job WHERE CAST(args AS TEXT) LIKE '%example.com%'"); n != 0 {
+			t.Errorf("%d jobs hold an address in plaintext", n)
+		}
+	})
+}
+
+func TestRegistrationCreatesAnUnverifiedAccountOrTellsTheOwnerAndLooksTheSameEitherWay(t *testing.T) {
+	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
+		o := defaultOptions()
+		o.mail = true
+		f := newFixture(t, db, o)
+		ctx := fromIP("203.0.113.9")
+		owner := f.create(t, users.NewUser{Email: "grace@example.com", Name: "Grace", Password: "violet kettle drum 42"})
+
+		before := f.hasher.Stats().Derivations
+		newErr := f.svc.Register(ctx, "Ada@Example.com", "Ada", "amber lantern field 77")
+		newWork := f.hasher.Stats().Derivations - before
+		before = f.hasher.Stats().Derivations
+		takenErr := f.svc.Register(ctx, "GRACE@example.com", "Not Grace", "quiet meadow stone 19")
+		takenWork := f.hasher.Stats().Derivations - before
+		if newErr != nil || takenErr != nil || newWork != takenWork {
+			t.Fatalf("new address: %v after %d derivations; taken address: %v after %d", newErr, newWork, takenErr, takenWork)
+		}
+
+		got := map[string]string{}
+		for range 2 {
+			m := f.nextMail(t)
+			got[m.To[0]] = m.Subject
+			if m.To[0] == "Ada@Example.com" {
+				tok := linkToken(t, m, users.VerifyPath)
+				u, err := f.svc.VerifyEmail(context.Background(), tok)
+				if err != nil || !u.EmailVerified || u.Name != "Ada" {
+					t.Fatalf("verify the new account: %+v %v", u, err)
+				}
+			} else if _, ok := mailtest.FindLink(m.Text, baseURL+users.LoginPath); !ok {
+				t.Errorf("the owner's notice has no sign-in link:\n%s", m.Text)
+			}
+		}
+		if !strings.HasPrefix(got["GRACE@example.com"], "You already have an account") || got["Ada@Example.com"] == "" {
+			t.Errorf("mails: %v", got)
+		}
+		if _, err := f.svc.Authenticate(context.Background(), "ada@example.com", "amber lantern field 77"); err != nil {
+			t.Errorf("sign in to the registered account: %v", err)
+		}
+		if g, _ := f.svc.Get(context.Background(), owner.ID); g.Name != "Grace" {
+			t.Errorf("the owner's account changed: %+v", g)
+		}
+		if n := storetest.Count(t, db, "users"); n != 2 {
+			t.Errorf("%d users, want 2", n)
+		}
+		var ip string
+		if err := db.QueryRow(context.Background(), `SELECT client_ip FROM audit_pending WHERE type = 'user.created' AND details LIKE '%registration%'`).Scan(&ip); err != nil || ip != "203.0.113.9" {
+			t.Errorf("the registration's audit event has client IP %q (%v), want the requester's", ip, err)
+		}
+
+		var ve *users.ValidationError
+		if err := f.svc.Register(ctx, "bad", "", "password"); !errors.As(err, &ve) || len(ve.Errors) != 2 {
+			t.Errorf("a bad form: %v, want field errors for email and password", err)
 		}
 	})
 }

@@ -128,6 +128,22 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, password stri
 	return nil
 }
 
+// ResetLinkValid reports whether a reset link's token can still set a password, so that
+// the page it lands on can say so before the person chooses one.
+func (s *Service) ResetLinkValid(ctx context.Context, token string) (bool, error) {
+	if !validTokenForm(token) {
+		return false, nil
+	}
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM user_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.purpose = $2 AND t.expires_at > $3 AND t.email_key = u.email_key AND u.status <> 'disabled'`,
+		tokenHash(token), purposeReset, s.clock()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("users: check reset link: %w", err)
+	}
+	return n > 0, nil
+}
+
 // ResetPassword sets a new password with a reset link and uses the link up. Following
 // the link proves the user reads mail at their address, so it also verifies the address
 // and opens an account that failed sign-ins locked; the user's sessions and tokens are

@@ -60,7 +60,7 @@ func TestSearchRanksExactThenPrefixThenSubstringAndPagesWithoutRepeats(t *testin
 				t.Errorf("q=%q: %d users, want %d", q, len(page.Users), want)
 			}
 		}
-		if n := countRows(t, db, "users"); n != 6 {
+		if n := storetest.Count(t, db, "users"); n != 6 {
 			t.Errorf("%d users after hostile queries", n)
 		}
 	})

@@ -134,6 +134,9 @@ type Deps struct {
 	// no mail is sent, and the features that need it answer ErrMailUnavailable.
 	Outbox Outbox
 	Mail   *mail.Renderer
+	// Jobs queues self-service requests (Register, RequestPasswordReset), which are
+	// refused with ErrMailUnavailable without it; register NewRequestWorker to work them.
+	Jobs Enqueuer
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -160,6 +163,7 @@ type Service struct {
 	audit    Recorder
 	outbox   Outbox
 	mail     *mail.Renderer
+	jobs     Enqueuer
 	now      func() time.Time
 	log      *slog.Logger
 	cfg      Config
@@ -190,7 +194,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: d.DB, kr: d.Keyring, hasher: d.Hasher, audit: d.Audit, outbox: d.Outbox, mail: d.Mail,
-		now: d.Now, log: d.Logger, cfg: cfg}, nil
+		jobs: d.Jobs, now: d.Now, log: d.Logger, cfg: cfg}, nil
 }
 
 // AddRevoker registers r to be called whenever a user's sessions and tokens must end.

@@ -146,11 +146,14 @@ func checkName(name string) (string, string) {
 	return name, ""
 }
 
+// emptyObject is the metadata of a user who has none.
+var emptyObject = json.RawMessage("{}")
+
 // checkMetadata returns the metadata compacted as it will be stored ({} when absent),
 // or why it is refused.
 func checkMetadata(raw json.RawMessage) (json.RawMessage, string) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return json.RawMessage("{}"), ""
+		return emptyObject, ""
 	}
 	if len(raw) > MaxMetadataBytes*2 {
 		return nil, fmt.Sprintf("must be at most %d bytes", MaxMetadataBytes)

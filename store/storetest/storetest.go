@@ -288,3 +288,14 @@ func mustParse(t testing.TB, rawURL string) *url.URL {
 	}
 	return u
 }
+
+// Count returns SELECT count(*) FROM from — a table, or a table and a WHERE clause the
+// test writes itself.
+func Count(t testing.TB, db *store.DB, from string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM `+from).Scan(&n); err != nil {
+		t.Fatalf("storetest: count %s: %v", from, err)
+	}
+	return n
+}
