@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,9 +21,11 @@ import (
 
 	"github.com/identityd/identityd/admintokens"
 	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/clients"
 	"github.com/identityd/identityd/redact"
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/sessions"
+	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
@@ -37,6 +40,8 @@ type Deps struct {
 	Webhooks    *webhooks.Service
 	Users       *users.Service
 	Sessions    *sessions.Service
+	Clients     *clients.Service
+	Keys        *signingkeys.Service
 	// ImportMaxBytes caps a bulk import's body (user_import_max_bytes).
 	ImportMaxBytes int64
 	// AuditHub wakes live audit streams when the chain grows.
@@ -86,6 +91,8 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerWebhooks()
 	h.registerStream(mux)
 	h.registerUsers(mux)
+	h.registerClients()
+	h.registerSigningKeys()
 	registerDocs(mux)
 	return a
 }
@@ -139,15 +146,28 @@ func (h *handlers) fail(ctx context.Context, op string, err error) error {
 	return se
 }
 
+// maxErrorDetails bounds the field errors one problem lists. It is above the most a
+// valid-looking registration can earn from the domain packages (every item of every list
+// of an OAuth client refused), so only hostile or broken input is cut short.
+const maxErrorDetails = 1000
+
 // scrubErrorValues removes client-supplied values from validation error details when
 // they sit under a sensitive name, so a rejected password is never echoed back (or into
 // a proxy's logs). It drops composite values outright: huma attaches the whole body to
 // an unparseable one and the whole enclosing object to an unexpected property, and
 // either may hold a secret next to the mistake, and be as large as the body limit.
+//
+// It also keeps only the first maxErrorDetails details: huma reports each wrong item of
+// an array, so a body of a million wrong items would otherwise be answered with tens of
+// megabytes.
 func scrubErrorValues(_ huma.Context, _ string, v any) (any, error) {
 	em, ok := v.(*huma.ErrorModel)
 	if !ok {
 		return v, nil
+	}
+	if n := len(em.Errors); n > maxErrorDetails {
+		em.Errors = em.Errors[:maxErrorDetails]
+		em.Detail += fmt.Sprintf(" (the first %d of %d errors)", maxErrorDetails, n)
 	}
 	for _, e := range em.Errors {
 		if e == nil || e.Value == nil {

@@ -178,12 +178,13 @@ func TestTheOpenAPIDocumentIsValidOpenAPI31AndRequiresAnAdminTokenEverywhere(t *
 			}
 		}
 	}
-	if ops != 28 {
-		t.Errorf("the document has %d operations, want 28 (status; list, create and revoke admin tokens; "+
+	if ops != 36 {
+		t.Errorf("the document has %d operations, want 36 (status; list, create and revoke admin tokens; "+
 			"list, verify, stream audit events and list their types; create, list, get, update, delete webhooks, "+
 			"rotate their secrets and list their deliveries; create, list, get, update, delete users, set their "+
 			"password, unlock them, send them verification and reset links, import them; list a user's sessions, "+
-			"end them all or one)", ops)
+			"end them all or one; create, list, get, update, delete OAuth clients and rotate their secrets; list "+
+			"and rotate signing keys)", ops)
 	}
 }
 
@@ -233,6 +234,14 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 			{method: http.MethodGet, target: "/v1/users/x/sessions", failing: failing},
 			{method: http.MethodDelete, target: "/v1/users/x/sessions", failing: failing},
 			{method: http.MethodDelete, target: "/v1/users/x/sessions/y", failing: failing},
+			{method: http.MethodPost, target: "/v1/clients", body: `{"name":"all","grant_types":["client_credentials"]}`, failing: failing},
+			{method: http.MethodGet, target: "/v1/clients", failing: failing},
+			{method: http.MethodGet, target: "/v1/clients/x", failing: failing},
+			{method: http.MethodPatch, target: "/v1/clients/x", body: `{"name":"x"}`, failing: failing},
+			{method: http.MethodDelete, target: "/v1/clients/x", failing: failing},
+			{method: http.MethodPost, target: "/v1/clients/x/secret", failing: failing},
+			{method: http.MethodGet, target: "/v1/keys", failing: failing},
+			{method: http.MethodPost, target: "/v1/keys/rotate", body: `{"alg":"ES256"}`, failing: failing},
 		}
 	}
 	anonymous := http.Header{"Authorization": nil}
@@ -253,6 +262,14 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 		t.Fatal(err)
 	}
 	ndjson := http.Header{"Content-Type": {"application/x-ndjson"}}
+	web := a.createClient(t, `{"name":"web","grant_types":["client_credentials"]}`)
+	spa := a.createClient(t, `{"name":"spa","public":true,"grant_types":["authorization_code"],"redirect_uris":["https://spa.example.com/cb"]}`)
+	doomedClient := a.createClient(t, `{"name":"doomed","grant_types":["client_credentials"]}`)
+	if err := a.keys.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	textPlain := http.Header{"Content-Type": {"text/plain"}}
+	huge := `{"name":"` + strings.Repeat("a", bodyLimit) + `"}`
 	for _, req := range []request{
 		{method: http.MethodGet, target: "/v1/status"},
 		{method: http.MethodGet, target: "/v1/status?x=1"},
@@ -354,6 +371,38 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 		{method: http.MethodDelete, target: "/v1/users/" + ada.ID + "/sessions"},
 		{method: http.MethodDelete, target: "/v1/users/nosuchuser/sessions"},
 		{method: http.MethodDelete, target: "/v1/users/" + long + "/sessions"},
+		{method: http.MethodPost, target: "/v1/clients", body: `{"name":"new","grant_types":["client_credentials"]}`},
+		{method: http.MethodPost, target: "/v1/clients", body: `{"name":`},
+		{method: http.MethodPost, target: "/v1/clients", body: huge},
+		{method: http.MethodPost, target: "/v1/clients", body: `{}`, header: textPlain},
+		{method: http.MethodPost, target: "/v1/clients", body: `{"name":"x","grant_types":["refresh_token"]}`},
+		{method: http.MethodGet, target: "/v1/clients?limit=1"},
+		{method: http.MethodGet, target: "/v1/clients?cursor=!!!"},
+		{method: http.MethodGet, target: "/v1/clients?limit=0"},
+		{method: http.MethodGet, target: "/v1/clients/" + web.ID},
+		{method: http.MethodGet, target: "/v1/clients/nosuchclient"},
+		{method: http.MethodGet, target: "/v1/clients/" + long},
+		{method: http.MethodPatch, target: "/v1/clients/" + web.ID, body: `{"first_party":true}`},
+		{method: http.MethodPatch, target: "/v1/clients/" + web.ID, body: `{"name":`},
+		{method: http.MethodPatch, target: "/v1/clients/nosuchclient", body: `{"name":"x"}`},
+		{method: http.MethodPatch, target: "/v1/clients/" + web.ID, body: huge},
+		{method: http.MethodPatch, target: "/v1/clients/" + web.ID, body: `{}`, header: textPlain},
+		{method: http.MethodPatch, target: "/v1/clients/" + web.ID, body: `{"public":true}`},
+		{method: http.MethodDelete, target: "/v1/clients/" + doomedClient.ID},
+		{method: http.MethodDelete, target: "/v1/clients/nosuchclient"},
+		{method: http.MethodDelete, target: "/v1/clients/" + long},
+		{method: http.MethodPost, target: "/v1/clients/" + web.ID + "/secret"},
+		{method: http.MethodPost, target: "/v1/clients/" + spa.ID + "/secret"},
+		{method: http.MethodPost, target: "/v1/clients/nosuchclient/secret"},
+		{method: http.MethodPost, target: "/v1/clients/" + long + "/secret"},
+		{method: http.MethodGet, target: "/v1/keys"},
+		{method: http.MethodGet, target: "/v1/keys?x=1"},
+		{method: http.MethodPost, target: "/v1/keys/rotate", body: `{"alg":"ES256"}`},
+		{method: http.MethodPost, target: "/v1/keys/rotate", body: `{"alg":"ES256"}`},
+		{method: http.MethodPost, target: "/v1/keys/rotate", body: `{"alg":`},
+		{method: http.MethodPost, target: "/v1/keys/rotate", body: huge},
+		{method: http.MethodPost, target: "/v1/keys/rotate", body: `{}`, header: textPlain},
+		{method: http.MethodPost, target: "/v1/keys/rotate", body: `{"alg":"HS256"}`},
 	} {
 		a.do(t, req)
 	}
@@ -401,6 +450,38 @@ func TestEveryDocumentedResponseOfEveryOperationHappens(t *testing.T) {
 					t.Errorf("%s %s (%s) documents %d, but no request here got it", method, path, op.OperationID, status)
 				}
 			}
+		}
+	}
+}
+
+func TestTheClientAndSigningKeyOperationsAreDescribed(t *testing.T) {
+	doc, _ := loadDocument(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Summary == "" {
+				t.Errorf("%s %s has no summary", method, path)
+			}
+			if (strings.HasPrefix(path, "/v1/clients") || strings.HasPrefix(path, "/v1/keys")) && op.Description == "" {
+				t.Errorf("%s %s has no description", method, path)
+			}
+		}
+	}
+	for _, name := range []string{"Client", "ClientWithSecretOutputBody", "CreateClientInputBody", "UpdateClientInputBody",
+		"SigningKey", "RotateSigningKeyInputBody"} {
+		s := doc.Components.Schemas[name]
+		if s == nil {
+			t.Errorf("no schema %s", name)
+			continue
+		}
+		for prop, p := range s.Value.Properties {
+			if p.Value.Description == "" {
+				t.Errorf("%s.%s has no description", name, prop)
+			}
+		}
+	}
+	for _, path := range []string{"/v1/clients", "/v1/clients/{id}/secret"} {
+		if d := doc.Paths.Value(path).Post.Description; !strings.Contains(d, "shown only in this response") {
+			t.Errorf("POST %s does not say that the secret is shown once: %q", path, d)
 		}
 	}
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/identityd/identityd/api"
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/audit/audittest"
+	"github.com/identityd/identityd/clients"
 	"github.com/identityd/identityd/sessions"
+	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
 	"github.com/identityd/identityd/testclock"
@@ -54,10 +56,14 @@ type testAPI struct {
 	users  *users.Service
 	// sessions are the users' browser sessions.
 	sessions *sessions.Service
-	clock    *testclock.Clock
-	logs     *logBuffer
-	latest   int64  // the migrator's newest schema version
-	token    string // a valid admin token
+	// clients is the OAuth client registry; keys are the token signing keys, of ES256
+	// only (an RSA key takes seconds to make under the race detector).
+	clients *clients.Service
+	keys    *signingkeys.Service
+	clock   *testclock.Clock
+	logs    *logBuffer
+	latest  int64  // the migrator's newest schema version
+	token   string // a valid admin token
 
 	// answered records the statuses each documented operation has answered with.
 	answered map[string]map[int]bool
@@ -95,9 +101,14 @@ func newAPISplit(t testing.TB, db, tokensDB *store.DB) *testAPI {
 		t.Fatal(err2)
 	}
 	a.users.AddRevoker(a.sessions)
+	a.clients = clients.New(db, log, a.clock.Now, clients.Config{})
+	if a.keys, err2 = signingkeys.New(db, audittest.Keyring(t), log, a.clock.Now,
+		signingkeys.Config{Algs: []signingkeys.Alg{signingkeys.ES256}}); err2 != nil {
+		t.Fatal(err2)
+	}
 	api.Register(a.mux, api.Deps{
 		DB: db, Migrator: m, AdminTokens: a.tokens, Audit: log, AuditHub: audit.NewHub(), Webhooks: a.hooks,
-		Users: a.users, Sessions: a.sessions, ImportMaxBytes: importMaxBytes,
+		Users: a.users, Sessions: a.sessions, Clients: a.clients, Keys: a.keys, ImportMaxBytes: importMaxBytes,
 		Shutdown: make(chan struct{}),
 		Version:  "test", BodyLimit: bodyLimit,
 		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)),

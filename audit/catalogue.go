@@ -56,6 +56,31 @@ const (
 	TypeSessionCreated         = "session.created"
 	TypeSessionRevoked         = "session.revoked"
 	TypeSessionsExpiredDeleted = "session.expired_deleted"
+
+	// OAuth clients (package clients).
+	TypeClientCreated       = "client.created"
+	TypeClientUpdated       = "client.updated"
+	TypeClientDeleted       = "client.deleted"
+	TypeClientSecretRotated = "client.secret_rotated"
+
+	// Signing keys (package signingkeys).
+	TypeSigningKeyCreated = "signing_key.created"
+	TypeSigningKeyRetired = "signing_key.retired"
+	TypeSigningKeyDeleted = "signing_key.deleted"
+	TypeSigningKeyRotated = "signing_key.rotated"
+
+	// OAuth 2 and OpenID Connect (package oauth).
+	TypeOAuthAuthorized     = "oauth.authorized"
+	TypeOAuthTokenIssued    = "oauth.token.issued"
+	TypeOAuthTokenRefreshed = "oauth.token.refreshed"
+	TypeOAuthTokenRevoked   = "oauth.token.revoked"
+	TypeOAuthTokenReused    = "oauth.token.reused"
+	TypeOAuthTokensRevoked  = "oauth.tokens.revoked"
+	TypeOAuthConsentGranted = "oauth.consent.granted"
+	TypeOAuthConsentRevoked = "oauth.consent.revoked"
+	TypeOAuthLogout         = "oauth.logout"
+	TypeOAuthLogoutFailed   = "oauth.logout.delivery_failed"
+	TypeOAuthExpiredDeleted = "oauth.expired_deleted"
 )
 
 // TypeInfo describes one event type.
@@ -102,6 +127,31 @@ var catalogue = []TypeInfo{
 	{TypeSessionCreated, "A browser session began after a sign-in; the target is the session's public handle and the actor the user. Details hold the authentication methods (RFC 8176 amr values) and whether the user asked to be remembered."},
 	{TypeSessionRevoked, "Browser sessions were ended before their time. For one session the target is its handle, and details hold its user and the reason: logout, replaced (a new sign-in in the same browser), user (the user ended it from their list) or admin. For all or many of a user's sessions the target is the user, and details hold the reason (user, admin, password_reset, password_set, disabled, deleted, or limit: the oldest ended because the user had too many) and the count of live sessions ended."},
 	{TypeSessionsExpiredDeleted, "The cleanup job deleted sessions past their idle or absolute expiry; details hold how many."},
+
+	// OAuth clients (package clients).
+	{TypeClientCreated, "An OAuth 2 / OpenID Connect client was registered; the target is its client_id. Details hold its name, whether it is public and first-party, its token endpoint authentication method (auth_method) and grant types. A secret is never recorded."},
+	{TypeClientUpdated, "An OAuth client's registration changed; details name the fields, not their values (secret when a switch to an authentication method without one removed the client's secret)."},
+	{TypeClientDeleted, "An OAuth client was deleted; details hold its name."},
+	{TypeClientSecretRotated, "An OAuth client was given a new secret; the old one stopped working at once. Neither is recorded."},
+
+	// Signing keys (package signingkeys).
+	{TypeSigningKeyCreated, "A token signing key was generated and published; the target is its key id (kid, its RFC 7638 thumbprint). Details hold the algorithm (alg), when it starts signing (activates_at) and why it was made (reason: initial when the algorithm had no key, scheduled by the rotation schedule, rotation or immediate_rotation by hand). No key material is recorded."},
+	{TypeSigningKeyRetired, "A later signing key started signing, so this one signs no more; it stays published until every token it signed has expired. Details hold the algorithm, the kid of the key that replaced it (successor), when it stopped signing (retired_at) and when it leaves the JWKS (unpublish_at)."},
+	{TypeSigningKeyDeleted, "A signing key was unpublished and deleted: tokens it signed no longer verify. Details hold the algorithm and the reason: unpublished (every token it signed had expired) or immediate_rotation (an operator replaced it at once)."},
+	{TypeSigningKeyRotated, "An operator rotated an algorithm's signing key by hand; the target is the new key. Details hold the algorithm, whether the rotation was immediate, when the new key starts signing (activates_at) and the kids of the keys it replaces (replaced); an immediate rotation deletes those at once."},
+
+	// OAuth 2 and OpenID Connect (package oauth).
+	{TypeOAuthAuthorized, "A user let an app sign them in: the authorization endpoint issued it a code. The target is the client, the actor the user; details hold the scopes granted."},
+	{TypeOAuthTokenIssued, "Tokens were issued at the token endpoint for an authorization code or client credentials. The target is the client; the actor is the user the tokens act for, or the client itself. Details hold the grant type, the grant (the id shared by every token of one authorization), the scopes, and whether a refresh token came with it. No token is recorded."},
+	{TypeOAuthTokenRefreshed, "A refresh token was exchanged for new tokens; the old refresh token no longer works. Details as for oauth.token.issued."},
+	{TypeOAuthTokenRevoked, "A client revoked one of its tokens at the revocation endpoint (RFC 7009); revoking a refresh token ends its whole grant. Details hold the grant and the kind of token (access or refresh)."},
+	{TypeOAuthTokenReused, "An authorization code or a rotated refresh token was used again, which means someone else may hold a copy: the grant it belongs to was revoked. Details hold the kind (code or refresh) and the grant."},
+	{TypeOAuthTokensRevoked, "Every token of a user (the target) was revoked: after a password reset or set, the user disabled or deleted, or an admin ending their sessions; or the tokens of some of their sessions, when an admin ended those. Details hold the reason and, for sessions, how many."},
+	{TypeOAuthConsentGranted, "A user consented to an app getting scopes; the target is the client, the actor the user. Details hold every scope the app may now have."},
+	{TypeOAuthConsentRevoked, "A user withdrew an app's access from their account page: the consent and every token the app held for them were revoked."},
+	{TypeOAuthLogout, "An app signed the user out (RP-initiated logout): the browser session ended. The target is the client when the request named one; details hold the session."},
+	{TypeOAuthLogoutFailed, "A back-channel logout token could not be delivered to an app after every retry: the app may still consider the user signed in. The target is the client; details hold the session and the last error."},
+	{TypeOAuthExpiredDeleted, "The cleanup job deleted expired authorization codes, tokens, revocations and requests; details hold how many."},
 }
 
 // Types lists every event type, in catalogue order.
@@ -406,5 +456,159 @@ func SessionsRevoked(userID, reason string, count int) Event {
 // SessionsExpiredDeleted records that the cleanup job deleted count expired sessions.
 func SessionsExpiredDeleted(count int64) Event {
 	return withDetails(Event{Type: TypeSessionsExpiredDeleted, Target: Target{"sessions", "expired"}, Outcome: Success},
+		map[string]any{"count": count})
+}
+
+// OAuth clients (package clients).
+
+// clientTarget is the target of every OAuth client event: the client_id.
+func clientTarget(id string) Target { return Target{"oauth_client", id} }
+
+// ClientCreated records a newly registered OAuth client: what it is, never its secret.
+func ClientCreated(id, name string, public, firstParty bool, authMethod string, grantTypes []string) Event {
+	return withDetails(Event{Type: TypeClientCreated, Target: clientTarget(id), Outcome: Success},
+		map[string]any{"name": name, "public": public, "first_party": firstParty, "auth_method": authMethod,
+			"grant_types": append([]string{}, grantTypes...)})
+}
+
+// ClientUpdated records a change to a client's registration; fields names what changed,
+// without the values, which may be long (key sets) or only meaningful together.
+func ClientUpdated(id string, fields []string) Event {
+	return withDetails(Event{Type: TypeClientUpdated, Target: clientTarget(id), Outcome: Success},
+		map[string]any{"fields": append([]string{}, fields...)})
+}
+
+// ClientDeleted records the deletion of a client, with the name it had.
+func ClientDeleted(id, name string) Event {
+	return withDetails(Event{Type: TypeClientDeleted, Target: clientTarget(id), Outcome: Success},
+		map[string]any{"name": name})
+}
+
+// ClientSecretRotated records that a client was given a new secret.
+func ClientSecretRotated(id string) Event {
+	return Event{Type: TypeClientSecretRotated, Target: clientTarget(id), Outcome: Success}
+}
+
+// Signing keys (package signingkeys). Their events name keys by kid, which is public;
+// no key material is ever recorded.
+
+// signingKeyTarget is the target of every signing key event: the key's kid.
+func signingKeyTarget(kid string) Target { return Target{"signing_key", kid} }
+
+// SigningKeyCreated records a new signing key of algorithm alg that signs from
+// activatesAt; reason is initial, scheduled, rotation or immediate_rotation.
+func SigningKeyCreated(kid, alg string, activatesAt time.Time, reason string) Event {
+	return withDetails(Event{Type: TypeSigningKeyCreated, Target: signingKeyTarget(kid), Outcome: Success},
+		map[string]any{"alg": alg, "activates_at": activatesAt.UTC().Format(time.RFC3339), "reason": reason})
+}
+
+// SigningKeyRetired records that successor replaced the key kid at retiredAt, and that
+// kid stays published until unpublishAt.
+func SigningKeyRetired(kid, alg, successor string, retiredAt, unpublishAt time.Time) Event {
+	return withDetails(Event{Type: TypeSigningKeyRetired, Target: signingKeyTarget(kid), Outcome: Success},
+		map[string]any{"alg": alg, "successor": successor, "retired_at": retiredAt.UTC().Format(time.RFC3339),
+			"unpublish_at": unpublishAt.UTC().Format(time.RFC3339)})
+}
+
+// SigningKeyDeleted records that a key was unpublished and deleted; reason is
+// unpublished or immediate_rotation.
+func SigningKeyDeleted(kid, alg, reason string) Event {
+	return withDetails(Event{Type: TypeSigningKeyDeleted, Target: signingKeyTarget(kid), Outcome: Success},
+		map[string]any{"alg": alg, "reason": reason})
+}
+
+// SigningKeyRotated records a rotation by hand to the new key kid, which signs from
+// activatesAt and replaces the keys replaced.
+func SigningKeyRotated(kid, alg string, immediately bool, activatesAt time.Time, replaced []string) Event {
+	return withDetails(Event{Type: TypeSigningKeyRotated, Target: signingKeyTarget(kid), Outcome: Success},
+		map[string]any{"alg": alg, "immediately": immediately, "activates_at": activatesAt.UTC().Format(time.RFC3339),
+			"replaced": append([]string{}, replaced...)})
+}
+
+// OAuth 2 and OpenID Connect (package oauth). Events name grants by their id and tokens
+// by kind, never by value.
+
+// oauthActor is who tokens act for: the user, or the client itself.
+func oauthActor(clientID, userID string) requestinfo.Actor {
+	if userID != "" {
+		return requestinfo.Actor{Kind: requestinfo.ActorUser, ID: userID}
+	}
+	return requestinfo.Actor{Kind: requestinfo.ActorClient, ID: clientID}
+}
+
+// OAuthAuthorized records that userID let clientID sign them in with scopes.
+func OAuthAuthorized(clientID, userID string, scopes []string) Event {
+	return withDetails(Event{Type: TypeOAuthAuthorized, Actor: oauthActor(clientID, userID),
+		Target: clientTarget(clientID), Outcome: Success}, map[string]any{"scopes": append([]string{}, scopes...)})
+}
+
+// OAuthTokenIssued records tokens issued to clientID for userID ("" for the client
+// itself) by grantType, for the grant with id grant; refreshed marks a refresh.
+func OAuthTokenIssued(clientID, userID, grantType, grant string, scopes []string, withRefresh bool) Event {
+	typ := TypeOAuthTokenIssued
+	if grantType == "refresh_token" {
+		typ = TypeOAuthTokenRefreshed
+	}
+	// "grant_type" and "refresh" are harmless names; "refresh_token" would be redacted.
+	return withDetails(Event{Type: typ, Actor: oauthActor(clientID, userID), Target: clientTarget(clientID), Outcome: Success},
+		map[string]any{"grant_type": grantType, "grant": grant, "scopes": append([]string{}, scopes...), "refresh": withRefresh})
+}
+
+// OAuthTokenRevoked records clientID revoking one of its tokens (kind access or refresh)
+// of grant.
+func OAuthTokenRevoked(clientID, grant, kind string) Event {
+	return withDetails(Event{Type: TypeOAuthTokenRevoked, Actor: requestinfo.Actor{Kind: requestinfo.ActorClient, ID: clientID},
+		Target: clientTarget(clientID), Outcome: Success}, map[string]any{"grant": grant, "kind": kind})
+}
+
+// OAuthTokenReused records a second use of an authorization code or a rotated refresh
+// token (kind code or refresh) of clientID's grant, which was revoked for it.
+func OAuthTokenReused(clientID, userID, kind, grant string) Event {
+	return withDetails(Event{Type: TypeOAuthTokenReused, Target: clientTarget(clientID), Outcome: Failure},
+		map[string]any{"kind": kind, "grant": grant, "user_id": userID})
+}
+
+// OAuthTokensRevoked records that userID's tokens were revoked for reason; sessions is
+// how many sessions' tokens, or 0 when it was all of them.
+func OAuthTokensRevoked(userID, reason string, sessions int) Event {
+	d := map[string]any{"reason": reason}
+	if sessions > 0 {
+		d["sessions"] = sessions
+	}
+	return withDetails(Event{Type: TypeOAuthTokensRevoked, Target: userTarget(userID), Outcome: Success}, d)
+}
+
+// OAuthConsentGranted records userID's consent to clientID having scopes.
+func OAuthConsentGranted(userID, clientID string, scopes []string) Event {
+	return withDetails(Event{Type: TypeOAuthConsentGranted, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: userID},
+		Target: clientTarget(clientID), Outcome: Success}, map[string]any{"scopes": append([]string{}, scopes...)})
+}
+
+// OAuthConsentRevoked records userID withdrawing clientID's access.
+func OAuthConsentRevoked(userID, clientID string) Event {
+	return Event{Type: TypeOAuthConsentRevoked, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: userID},
+		Target: clientTarget(clientID), Outcome: Success}
+}
+
+// OAuthLogout records an app-initiated sign-out of userID's session sessionID; clientID
+// is the app, or "" when the request named none.
+func OAuthLogout(clientID, userID, sessionID string) Event {
+	target := clientTarget(clientID)
+	if clientID == "" {
+		target = sessionTarget(sessionID)
+	}
+	return withDetails(Event{Type: TypeOAuthLogout, Actor: requestinfo.Actor{Kind: requestinfo.ActorUser, ID: userID},
+		Target: target, Outcome: Success}, map[string]any{"session": sessionID})
+}
+
+// OAuthLogoutFailed records that clientID was never told of the end of sessionID.
+func OAuthLogoutFailed(clientID, sessionID, lastError string) Event {
+	return withDetails(Event{Type: TypeOAuthLogoutFailed, Target: clientTarget(clientID), Outcome: Failure},
+		map[string]any{"session": sessionID, "error": lastError})
+}
+
+// OAuthExpiredDeleted records that the cleanup job deleted count expired rows.
+func OAuthExpiredDeleted(count int64) Event {
+	return withDetails(Event{Type: TypeOAuthExpiredDeleted, Target: Target{"oauth", "expired"}, Outcome: Success},
 		map[string]any{"count": count})
 }

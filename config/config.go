@@ -149,6 +149,36 @@ type Config struct {
 	SessionRememberFor time.Duration
 	// SessionRememberIdle (session_remember_idle) is the idle timeout with "remember me".
 	SessionRememberIdle time.Duration
+	// OAuthAccessTokenLifetime (oauth_access_token_lifetime) is the default lifetime of
+	// access tokens; clients may set their own.
+	OAuthAccessTokenLifetime time.Duration
+	// OAuthRefreshTokenLifetime (oauth_refresh_token_lifetime) is the default lifetime of
+	// refresh tokens.
+	OAuthRefreshTokenLifetime time.Duration
+	// OAuthIDTokenLifetime (oauth_id_token_lifetime) is the default lifetime of ID tokens.
+	OAuthIDTokenLifetime time.Duration
+	// OAuthCodeLifetime (oauth_code_lifetime) is how long an authorization code may wait
+	// for its exchange.
+	OAuthCodeLifetime time.Duration
+	// OAuthAccessTokenAlg (oauth_access_token_alg) signs JWT access tokens: ES256 or RS256.
+	OAuthAccessTokenAlg string
+	// OAuthRequirePKCE (oauth_require_pkce) requires PKCE of confidential clients too.
+	OAuthRequirePKCE bool
+	// OAuthRefreshGrace (oauth_refresh_grace) lets a just-rotated refresh token be used
+	// again for this long; zero turns the grace off.
+	OAuthRefreshGrace time.Duration
+	// OAuthRefreshGraceUses (oauth_refresh_grace_uses) bounds the uses within the grace.
+	OAuthRefreshGraceUses int
+	// OAuthAllowPrivateNetworks (oauth_allow_private_networks) lets identityd reach
+	// clients' key sets and back-channel logout URIs on loopback and private addresses.
+	OAuthAllowPrivateNetworks bool
+	// SigningKeyRotation (signing_key_rotation) is how long a signing key signs before
+	// the next replaces it.
+	SigningKeyRotation time.Duration
+	// SigningKeyPublishLead (signing_key_publish_lead) is how long relying parties may
+	// cache the JWKS; a new key is published at least this long before it signs.
+	SigningKeyPublishLead time.Duration
+
 	// UITemplatesDir (ui_templates_dir) holds templates overriding the built-in ones.
 	UITemplatesDir string
 	// UILogoFile (ui_logo_file) is the logo image of the pages.

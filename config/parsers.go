@@ -267,12 +267,20 @@ func logLevelValue(set func(*Config, slog.Level)) parseFunc {
 }
 
 func logFormatValue(set func(*Config, string)) parseFunc {
+	return choiceValue("a log format", []string{"json", "text"}, set)
+}
+
+// choiceValue accepts one of choices, in any case, and sets it as spelt there; what
+// names the kind of value in the refusal.
+func choiceValue(what string, choices []string, set func(*Config, string)) parseFunc {
 	return scalar(func(s string) (string, *refusal) {
-		switch f := strings.ToLower(s); f {
-		case "json", "text":
-			return f, nil
+		for _, c := range choices {
+			if strings.EqualFold(s, c) {
+				return c, nil
+			}
 		}
-		return "", refuse("not a log format", "use json or text")
+		last := len(choices) - 1
+		return "", refuse("not "+what, "use "+strings.Join(choices[:last], ", ")+" or "+choices[last])
 	}, set)
 }
 

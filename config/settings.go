@@ -404,6 +404,78 @@ var settings = [...]setting{
 		parse:       durationValue(time.Minute, false, 8760*time.Hour, func(c *Config, v time.Duration) { c.SessionRememberIdle = v }),
 	},
 	{
+		key:         "oauth_access_token_lifetime",
+		def:         "1h",
+		description: "How long access tokens live, unless a client sets its own. `1m` to `24h`.",
+		parse:       durationValue(time.Minute, false, 24*time.Hour, func(c *Config, v time.Duration) { c.OAuthAccessTokenLifetime = v }),
+	},
+	{
+		key:         "oauth_refresh_token_lifetime",
+		def:         "720h",
+		description: "How long refresh tokens live, unless a client sets its own; each refresh issues a new one. `1m` to `8760h`.",
+		parse:       durationValue(time.Minute, false, 8760*time.Hour, func(c *Config, v time.Duration) { c.OAuthRefreshTokenLifetime = v }),
+	},
+	{
+		key:         "oauth_id_token_lifetime",
+		def:         "1h",
+		description: "How long ID tokens live, unless a client sets its own. `1m` to `24h`.",
+		parse:       durationValue(time.Minute, false, 24*time.Hour, func(c *Config, v time.Duration) { c.OAuthIDTokenLifetime = v }),
+	},
+	{
+		key:         "oauth_code_lifetime",
+		def:         "5m",
+		description: "How long an authorization code may wait to be exchanged; it can be used once. `10s` to `10m`.",
+		parse:       durationValue(10*time.Second, false, 10*time.Minute, func(c *Config, v time.Duration) { c.OAuthCodeLifetime = v }),
+	},
+	{
+		key:         "oauth_access_token_alg",
+		def:         "ES256",
+		description: "The algorithm of JWT access tokens (RFC 9068): `ES256` or `RS256`. ID tokens are always RS256, as OpenID Connect requires.",
+		parse:       choiceValue("a supported algorithm", []string{"ES256", "RS256"}, func(c *Config, v string) { c.OAuthAccessTokenAlg = v }),
+	},
+	{
+		key: "oauth_require_pkce",
+		def: "true",
+		description: "Require PKCE (S256) of every client using the authorization code flow, as OAuth 2.1 does. Public clients " +
+			"always need it; `false` lets confidential clients that cannot do PKCE go without. `true` or `false`.",
+		parse: boolValue(func(c *Config, v bool) { c.OAuthRequirePKCE = v }),
+	},
+	{
+		key: "oauth_refresh_grace",
+		def: "0s",
+		description: "For clients that refresh from several threads at once: how long a just-used refresh token may be used " +
+			"again (at most oauth_refresh_grace_uses times) instead of counting as reuse, which revokes the grant. `0s` (off) to `1m`.",
+		parse: durationValue(0, false, time.Minute, func(c *Config, v time.Duration) { c.OAuthRefreshGrace = v }),
+	},
+	{
+		key:         "oauth_refresh_grace_uses",
+		def:         "1",
+		description: "How many times a just-used refresh token may be used again within oauth_refresh_grace. 1 to 10.",
+		parse:       intValue(1, 10, func(c *Config, v int) { c.OAuthRefreshGraceUses = v }),
+	},
+	{
+		key: "oauth_allow_private_networks",
+		def: "false",
+		description: "Let identityd fetch clients' key sets (`jwks_uri`) and deliver back-channel logout tokens to loopback, " +
+			"private and link-local addresses, for apps inside your network. Off, such addresses are refused when connecting, " +
+			"so a client registration cannot make identityd probe its own network. `true` or `false`.",
+		parse: boolValue(func(c *Config, v bool) { c.OAuthAllowPrivateNetworks = v }),
+	},
+	{
+		key: "signing_key_rotation",
+		def: "2160h",
+		description: "How long a token signing key signs before the next one replaces it. The next key is published " +
+			"signing_key_publish_lead before it signs; a retired key stays published until every token it signed has expired. `24h` to `8760h`.",
+		parse: durationValue(24*time.Hour, false, 8760*time.Hour, func(c *Config, v time.Duration) { c.SigningKeyRotation = v }),
+	},
+	{
+		key: "signing_key_publish_lead",
+		def: "1h",
+		description: "How long relying parties may cache the JWKS (its `Cache-Control: max-age`); a new signing key is published " +
+			"at least this long before it signs anything. `5m` to `24h`.",
+		parse: durationValue(5*time.Minute, false, 24*time.Hour, func(c *Config, v time.Duration) { c.SigningKeyPublishLead = v }),
+	},
+	{
 		key: "ui_templates_dir",
 		doc: "none",
 		description: "A directory of page templates that replace the built-in ones of the same name (`login.html`, `layout.html`, …); " +

@@ -23,6 +23,7 @@ func validate(c *Config, p provenance) Problems {
 	ps = append(ps, validateLogin(c, p)...)
 	ps = append(ps, validateRegistration(c, p)...)
 	ps = append(ps, validateSessions(c, p)...)
+	ps = append(ps, validateSigningKeys(c, p)...)
 	return ps
 }
 
@@ -202,6 +203,23 @@ func validateSessions(c *Config, p provenance) Problems {
 		}
 	}
 	return ps
+}
+
+// signingKeyReload is how often every replica rereads the signing keys (package
+// signingkeys' default), which a new key's publication lead includes.
+const signingKeyReload = time.Minute
+
+// validateSigningKeys keeps a rotation period longer than the lead a new key is published
+// with: otherwise every key would be replaced before it ever signed.
+func validateSigningKeys(c *Config, p provenance) Problems {
+	o := p.origins["signing_key_rotation"]
+	if o.failed || p.origins["signing_key_publish_lead"].failed || c.SigningKeyRotation > c.SigningKeyPublishLead+signingKeyReload {
+		return nil
+	}
+	return Problems{{Key: "signing_key_rotation", Source: o.source, Value: fmtDuration(c.SigningKeyRotation),
+		Why: "is not longer than signing_key_publish_lead (" + fmtDuration(c.SigningKeyPublishLead) + ") and a minute, " +
+			"so a key would be replaced before it signed anything",
+		Fix: "rotate less often, or shorten signing_key_publish_lead"}}
 }
 
 // validateRegistration refuses open registration where no email can confirm the

@@ -34,25 +34,30 @@ func (s *Server) newSessions(cfg *config.Config, accounts *users.Service) (*sess
 	return sess, flows.New(s.db, time.Now, flows.DefaultTTL), nil
 }
 
-// newPages builds the sign-in pages, with the operator's templates and logo.
-func (s *Server) newPages(cfg *config.Config, accounts *users.Service, sess *sessions.Service, fl *flows.Service) (*ui.Handler, error) {
+// newRenderer builds the pages' renderer with the operator's templates and logo.
+func newRenderer(cfg *config.Config) (*ui.Renderer, *ui.Logo, error) {
 	opts := ui.Options{Product: cfg.ProductName, OverrideDir: cfg.UITemplatesDir, PasswordMinLength: cfg.PasswordMinLength}
 	var logo *ui.Logo
 	if cfg.UILogoFile != "" {
 		var err error
 		if logo, err = ui.LoadLogo(cfg.UILogoFile); err != nil {
-			return nil, fmt.Errorf("server: ui_logo_file: %w", err)
+			return nil, nil, fmt.Errorf("server: ui_logo_file: %w", err)
 		}
 		opts.LogoURL = logo.URL
 	}
 	renderer, err := ui.NewRenderer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("server: ui_templates_dir: %w", err)
+		return nil, nil, fmt.Errorf("server: ui_templates_dir: %w", err)
 	}
-	h, err := ui.New(ui.Deps{Users: accounts, Sessions: sess, Flows: fl, Renderer: renderer, Keyring: s.kr,
-		Logger: s.log.With(slog.String("component", "ui"))},
-		ui.Config{Secure: secure(cfg), RegistrationEnabled: cfg.RegistrationEnabled, PostsPerWindow: cfg.UIPostLimit,
-			PostWindow: time.Minute, Logo: logo})
+	return renderer, logo, nil
+}
+
+// newPages builds the sign-in, consent and account pages.
+func (s *Server) newPages(cfg *config.Config, d ui.Deps, logo *ui.Logo) (*ui.Handler, error) {
+	d.Keyring = s.kr
+	d.Logger = s.log.With(slog.String("component", "ui"))
+	h, err := ui.New(d, ui.Config{Secure: secure(cfg), RegistrationEnabled: cfg.RegistrationEnabled,
+		PostsPerWindow: cfg.UIPostLimit, PostWindow: time.Minute, Logo: logo})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -23,9 +23,12 @@ import (
 	"github.com/identityd/identityd/flows"
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/keyring"
+	"github.com/identityd/identityd/oauth"
 	"github.com/identityd/identityd/passwords"
 	"github.com/identityd/identityd/sessions"
+	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/ui"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
 )
@@ -48,6 +51,9 @@ type Server struct {
 	// shutdown is closed when shutdown begins, to end live streams, which would
 	// otherwise keep the drain waiting for its whole timeout.
 	shutdown chan struct{}
+
+	// background are the caches' listeners, run while the server serves.
+	background []func(ctx context.Context)
 
 	public, admin http.Handler
 	servers       []*http.Server
@@ -94,6 +100,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
+	// With migrations pending (migrate_on_start off), the server starts but is not ready
+	// (readyz); what reads the schema at start waits for the jobs that run later.
+	current, latest, err := migrator.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	schemaCurrent := current == latest
+	if !schemaCurrent {
+		log.WarnContext(ctx, "database migrations are pending; not ready until they are applied",
+			slog.Int64("version", current), slog.Int64("latest", latest))
+	}
 	if err := s.audit.Prepare(ctx); err != nil {
 		// Only slower without it; readiness reports a schema that is behind.
 		log.WarnContext(ctx, "could not prepare the audit log's statements", slog.String("error", err.Error()))
@@ -121,10 +138,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
+	registry, keys, err := s.newClientsAndKeys(ctx, cfg, workers, schemaCurrent)
+	if err != nil {
+		return nil, err
+	}
+	renderer, logo, err := newRenderer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	provider, err := s.newProvider(ctx, cfg, oauth.Deps{Clients: registry, Keys: keys, Users: accounts,
+		Sessions: browserSessions, Pages: ui.NewErrorPage(renderer, s.log.With(slog.String("component", "ui"))), Jobs: later},
+		workers, queues, schemaCurrent)
+	if err != nil {
+		return nil, err
+	}
 	river.AddWorker(workers, sessions.NewCleanupWorker(browserSessions))
 	river.AddWorker(workers, flows.NewCleanupWorker(loginFlows))
 	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob(), users.CleanupJob(),
-		sessions.CleanupJob(), flows.CleanupJob()}
+		sessions.CleanupJob(), flows.CleanupJob(), signingkeys.MaintainJob(), oauth.CleanupJob()}
 	if cfg.AuditRetention > 0 {
 		river.AddWorker(workers, audit.NewPruneWorker(s.audit, cfg.AuditRetention))
 		periodic = append(periodic, audit.PruneJob())
@@ -176,11 +207,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	publicMux := http.NewServeMux()
 	publicMux.HandleFunc("GET /healthz", healthz)
 	publicMux.Handle("GET /readyz", ready)
-	pages, err := s.newPages(cfg, accounts, browserSessions, loginFlows)
+	pages, err := s.newPages(cfg, ui.Deps{Users: accounts, Sessions: browserSessions, Flows: loginFlows, Renderer: renderer,
+		Apps: provider}, logo)
 	if err != nil {
 		return nil, err
 	}
 	pages.Register(publicMux)
+	provider.Register(publicMux)
 	pub := base
 	pub.listener, pub.corsOrigins = "public", cfg.CORSAllowedOrigins
 	s.public = s.tracer.wrap("public", chain(pub, publicMux))
@@ -191,7 +224,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	adminMux.Handle("GET /metrics", metricsHandler(reg))
 	api.Register(adminMux, api.Deps{
 		DB: s.db, Migrator: migrator, AdminTokens: tokens, Audit: s.audit, AuditHub: s.hub, Webhooks: hooks,
-		Users: accounts, Sessions: browserSessions, ImportMaxBytes: cfg.UserImportMaxBytes,
+		Users: accounts, Sessions: browserSessions, Clients: registry, Keys: keys, ImportMaxBytes: cfg.UserImportMaxBytes,
 		Shutdown: s.shutdown, Version: version, BodyLimit: cfg.HTTPBodyLimit, Logger: log,
 	})
 	adm := base
@@ -266,9 +299,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	// The sealer and the stream hub outlive ctx: they still have the stop to seal.
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	background := make(chan struct{}, 2)
+	background := make(chan struct{}, 2+len(s.background))
 	go func() { s.sealer.Run(bg); background <- struct{}{} }()
 	go func() { s.hub.Listen(bg, s.audit, s.log); background <- struct{}{} }()
+	for _, run := range s.background {
+		go func() { run(bg); background <- struct{}{} }()
+	}
 	// Recorded before the first request, and even when a signal has already ended ctx:
 	// a start that served nothing still happened.
 	rctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -307,8 +343,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		shutdownErrs = append(shutdownErrs, fmt.Errorf("server: record the stop: %w", err))
 	}
 	stopBackground()
-	<-background
-	<-background
+	for range 2 + len(s.background) {
+		<-background
+	}
 	// One last round, so that what was recorded during the drain is sealed now rather
 	// than at the next start.
 	if _, err := s.sealer.Seal(sctx); err != nil {

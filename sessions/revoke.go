@@ -28,6 +28,9 @@ func (s *Service) End(ctx context.Context, token string) error {
 		if err != nil {
 			return err
 		}
+		if err := s.ended(ctx, tx, Ending{UserID: userID, IDs: []string{id}, Reason: ReasonLogout}); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, tx, asUser(audit.SessionRevoked(id, userID, ReasonLogout), userID))
 	})
 	if err != nil {
@@ -60,6 +63,9 @@ func (s *Service) Revoke(ctx context.Context, userID, id, reason string) error {
 			// will count it among the expired.
 			return store.ErrNotFound
 		}
+		if err := s.ended(ctx, tx, Ending{UserID: userID, IDs: []string{id}, Reason: reason}); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, tx, byReason(audit.SessionRevoked(id, userID, reason), userID, reason))
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -74,7 +80,7 @@ func (s *Service) Revoke(ctx context.Context, userID, id, reason string) error {
 // RevokeOthers ends every session of userID but keepID (the one the user is using, who
 // asks to be signed out everywhere else), and reports how many live ones ended.
 func (s *Service) RevokeOthers(ctx context.Context, userID, keepID string) (int, error) {
-	n, err := s.revokeMany(ctx, userID, ReasonUser,
+	n, err := s.revokeMany(ctx, userID, ReasonUser, false,
 		`DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepID)
 	if err != nil {
 		return 0, fmt.Errorf("sessions: revoke others: %w", err)
@@ -88,21 +94,27 @@ func (s *Service) RevokeAll(ctx context.Context, userID, reason string) (int, er
 	if err := checkReason(reason); err != nil {
 		return 0, fmt.Errorf("sessions: revoke all: %w", err)
 	}
-	n, err := s.revokeMany(ctx, userID, reason, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	n, err := s.revokeMany(ctx, userID, reason, true, `DELETE FROM sessions WHERE user_id = $1`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("sessions: revoke all: %w", err)
 	}
 	return n, nil
 }
 
-// revokeMany runs the delete of some of userID's sessions in a transaction of its own,
-// with one audit event for the lot.
-func (s *Service) revokeMany(ctx context.Context, userID, reason, del string, args ...any) (int, error) {
+// revokeMany runs the delete of some of userID's sessions (all of them when all) in a
+// transaction of its own, with one audit event for the lot.
+func (s *Service) revokeMany(ctx context.Context, userID, reason string, all bool, del string, args ...any) (int, error) {
 	now := s.clock()
 	var n int
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		if n, err = s.endAll(ctx, tx, now, del, args...); err != nil || n == 0 {
+		var (
+			ids []string
+			err error
+		)
+		if n, ids, err = s.endAll(ctx, tx, now, del, args...); err != nil {
+			return err
+		}
+		if err := s.ended(ctx, tx, Ending{UserID: userID, IDs: ids, Reason: reason, All: all}); err != nil || n == 0 {
 			return err
 		}
 		return s.audit.Record(ctx, tx, byReason(audit.SessionsRevoked(userID, reason, n), userID, reason))
@@ -115,8 +127,11 @@ func (s *Service) revokeMany(ctx context.Context, userID, reason, del string, ar
 // commit or roll back together. It records one session.revoked event with the reason and
 // the count, not one per session. It implements users.Revoker.
 func (s *Service) RevokeUser(ctx context.Context, tx *store.Tx, userID string, reason users.RevokeReason) error {
-	n, err := s.endAll(ctx, tx, s.clock(), `DELETE FROM sessions WHERE user_id = $1`, userID)
+	n, ids, err := s.endAll(ctx, tx, s.clock(), `DELETE FROM sessions WHERE user_id = $1`, userID)
 	if err != nil {
+		return fmt.Errorf("sessions: revoke user: %w", err)
+	}
+	if err := s.ended(ctx, tx, Ending{UserID: userID, IDs: ids, Reason: string(reason), All: true}); err != nil {
 		return fmt.Errorf("sessions: revoke user: %w", err)
 	}
 	if n == 0 {
@@ -129,32 +144,39 @@ func (s *Service) RevokeUser(ctx context.Context, tx *store.Tx, userID string, r
 }
 
 // endAll runs del, a DELETE of sessions, and reports how many of the deleted were live
-// at now. Bulk revocations delete expired sessions too, so that none of them could come
-// back to life under a longer idle timeout; only the live ones count, because those are
-// what the user saw and what ended.
-func (s *Service) endAll(ctx context.Context, tx *store.Tx, now time.Time, del string, args ...any) (int, error) {
-	rows, err := tx.Query(ctx, del+` RETURNING remember, last_seen_at, expires_at`, args...)
+// at now, and the handles of all of them. Bulk revocations delete expired sessions too,
+// so that none of them could come back to life under a longer idle timeout; only the
+// live ones count, because those are what the user saw and what ended.
+func (s *Service) endAll(ctx context.Context, tx *store.Tx, now time.Time, del string, args ...any) (int, []string, error) {
+	rows, err := tx.Query(ctx, del+` RETURNING id, remember, last_seen_at, expires_at`, args...)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	live, err := store.CollectRows(rows, func(r *store.Rows) (bool, error) {
+	type ended struct {
+		id   string
+		live bool
+	}
+	all, err := store.CollectRows(rows, func(r *store.Rows) (ended, error) {
 		var (
+			e                 ended
 			remember          bool
 			lastSeen, expires time.Time
 		)
-		err := r.Scan(&remember, &lastSeen, &expires)
-		return s.alive(remember, lastSeen, expires, now), err
+		err := r.Scan(&e.id, &remember, &lastSeen, &expires)
+		e.live = s.alive(remember, lastSeen, expires, now)
+		return e, err
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	n := 0
-	for _, l := range live {
-		if l {
+	n, ids := 0, make([]string, 0, len(all))
+	for _, e := range all {
+		if e.live {
 			n++
 		}
+		ids = append(ids, e.id)
 	}
-	return n, nil
+	return n, ids, nil
 }
 
 // checkReason refuses a reason other than ReasonUser and ReasonAdmin: the reasons are

@@ -118,6 +118,7 @@ type Service struct {
 	audit Recorder
 	now   func() time.Time
 	cfg   Config
+	hooks []EndHook
 }
 
 var _ users.Revoker = (*Service)(nil)

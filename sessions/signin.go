@@ -102,6 +102,9 @@ func (s *Service) replace(ctx context.Context, tx *store.Tx, previousToken, user
 	if err != nil {
 		return err
 	}
+	if err := s.ended(ctx, tx, Ending{UserID: owner, IDs: []string{id}, Reason: ReasonReplaced}); err != nil {
+		return err
+	}
 	return s.audit.Record(ctx, tx, asUser(audit.SessionRevoked(id, owner, ReasonReplaced), userID))
 }
 
@@ -115,9 +118,12 @@ func (s *Service) enforceLimit(ctx context.Context, tx *store.Tx, userID, keep s
 	if n <= MaxPerUser {
 		return nil
 	}
-	ended, err := s.endAll(ctx, tx, now, `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
+	ended, ids, err := s.endAll(ctx, tx, now, `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
 		WHERE user_id = $1 AND id <> $2 ORDER BY last_seen_at, id LIMIT $3)`, userID, keep, n-MaxPerUser)
-	if err != nil || ended == 0 {
+	if err != nil {
+		return err
+	}
+	if err := s.ended(ctx, tx, Ending{UserID: userID, IDs: ids, Reason: ReasonLimit}); err != nil || ended == 0 {
 		return err
 	}
 	// The user's own sign-in ended them.

@@ -53,10 +53,26 @@ func decodeCursor(c string) (time.Time, string, error) {
 	}
 	micros, id, ok := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || !plausibleID(id) {
 		return time.Time{}, "", ErrBadCursor
 	}
 	return time.UnixMicro(n).UTC(), id, nil
+}
+
+// plausibleID reports whether id, from a cursor, could be a row's id: non-empty visible
+// ASCII. Anything else, a NUL or bytes that are not UTF-8 above all, would make
+// PostgreSQL refuse the query, and a forged cursor is the client's mistake, not a server
+// error.
+func plausibleID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // NewID makes a short random row id: 80 bits in lower-case base32, 16 characters, easy

@@ -18,6 +18,8 @@ type Tx struct {
 	lite    *sql.Tx
 	// atCommit are SQLite's statements queued by ExecAtCommit; PostgreSQL's wait in pgTx.
 	atCommit []queued
+	// afterCommit run once the transaction has committed.
+	afterCommit []func()
 }
 
 // Tx runs fn in a transaction: it commits when fn returns nil and rolls back when fn
@@ -95,13 +97,19 @@ func (tx *Tx) commit(ctx context.Context) error {
 		if err := tx.pg.Commit(ctx); err != nil {
 			return fmt.Errorf("store: commit: %w", mapPostgresErr(err))
 		}
-		return nil
-	}
-	if err := tx.lite.Commit(); err != nil {
+	} else if err := tx.lite.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", mapSQLiteErr(err))
+	}
+	for _, fn := range tx.afterCommit {
+		fn()
 	}
 	return nil
 }
+
+// AfterCommit runs fn once the transaction has committed, and never if it rolls back:
+// for what must follow a change only when the change holds, such as updating a cache
+// of what was written.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
 
 func (tx *Tx) rollback(ctx context.Context) error {
 	if tx.pg != nil {
@@ -180,3 +188,15 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	}
 	return &Row{lite: tx.lite.QueryRowContext(ctx, query, sqliteArgs(args)...)}
 }
+
+// Begin starts a transaction that the caller ends with Commit or Rollback, for libraries
+// that take a transaction in steps (fosite's storage.Transactional). Prefer Tx, which
+// cannot forget to end one: on SQLite an open transaction holds the one writer.
+func (db *DB) Begin(ctx context.Context) (*Tx, error) { return db.begin(ctx) }
+
+// Commit commits a transaction from Begin.
+func (tx *Tx) Commit(ctx context.Context) error { return tx.commit(ctx) }
+
+// Rollback rolls back a transaction from Begin; rolling back one already ended does
+// nothing.
+func (tx *Tx) Rollback(ctx context.Context) error { return tx.rollback(ctx) }

@@ -34,9 +34,15 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, p *page, s
 		rows = append(rows, SessionRow{ID: s.ID, Current: s.ID == p.session.ID, Device: device(s.UserAgent), IP: s.IP,
 			SignedIn: s.AuthTime, LastSeen: s.LastSeenAt, Methods: methodNames(s.Methods)})
 	}
+	apps, err := h.connectedApps(r.Context(), p.user.ID)
+	if err != nil {
+		h.internal(w, r, "list connected apps", err)
+		return
+	}
 	u := p.user
 	h.render(w, r, p, status, View{Page: "account", Title: "Your account", Alert: alert, Data: AccountData{
-		Email: u.Email, EmailVerified: u.EmailVerified, Username: u.Username, Name: u.Name, Errors: errs, Sessions: rows}})
+		Email: u.Email, EmailVerified: u.EmailVerified, Username: u.Username, Name: u.Name, Errors: errs, Sessions: rows,
+		Apps: apps}})
 }
 
 // methodNames says how someone signed in, in words.

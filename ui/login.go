@@ -22,8 +22,9 @@ const wrongCredentials = "The email, username or password is not right. Check th
 const expiredFlow = "This sign-in has expired or was opened in another browser. Start again from the sign-in page."
 
 // loginPage starts a flow (GET /login?return_to=…) and redirects to it, or shows the
-// flow's page (GET /login?flow=…). A signed-in visitor with nowhere particular to go is
-// sent straight on: that is single sign-on.
+// flow's page (GET /login?flow=…). A signed-in visitor is sent straight on — that is
+// single sign-on — unless prompt=login asks them to sign in again (an app wants a fresh
+// sign-in).
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, p *page) {
 	q := r.URL.Query()
 	if id := q.Get("flow"); id != "" {
@@ -41,7 +42,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		returnTo = safe
 	}
-	if p.signedIn() {
+	if p.signedIn() && q.Get("prompt") != "login" {
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
@@ -167,14 +168,16 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, flowID
 // logoutPage asks to confirm signing out: a GET never signs anyone out, since any page
 // on the web can make a browser send one.
 func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request, p *page) {
+	returnTo := safeReturn(r.URL.Query().Get("return_to"), "")
 	if !p.signedIn() {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		http.Redirect(w, r, safeReturn(returnTo, "/login"), http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, p, http.StatusOK, View{Page: "logout", Title: "Sign out", Data: LogoutData{}})
+	h.render(w, r, p, http.StatusOK, View{Page: "logout", Title: "Sign out", Data: LogoutData{ReturnTo: returnTo}})
 }
 
-// logout ends the browser's session.
+// logout ends the browser's session, and goes back to the app's sign-out request that
+// asked for it, if one did.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p *page) {
 	if p.signedIn() {
 		if err := h.d.Sessions.End(r.Context(), p.token); err != nil {
@@ -183,5 +186,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 	}
 	http.SetCookie(w, h.d.Sessions.ClearCookie())
+	if returnTo := safeReturn(r.PostForm.Get("return_to"), ""); returnTo != "" {
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
+	}
 	redirect(w, r, "/login", "signed_out")
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -133,12 +134,41 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, messa
 	if c, err := r.Cookie(h.browserCookieName()); err == nil && flows.ValidBrowserSecret(c.Value) {
 		p.browser = c.Value
 	}
+	h.render(w, r, p, status, errorView(status, message))
+}
+
+// errorView is the error page for status, saying message.
+func errorView(status int, message string) View {
 	title := errorTitles[status]
 	if title == "" {
 		title = http.StatusText(status)
 	}
-	h.render(w, r, p, status, View{Page: "error", Title: title, Alert: message,
-		Data: ErrorData{Status: status, Message: message}})
+	return View{Page: "error", Title: title, Alert: message, Data: ErrorData{Status: status, Message: message}}
+}
+
+// ErrorPage shows the error page for handlers outside the pages — the OAuth endpoints,
+// when a request cannot be answered to an app — in the pages' look.
+type ErrorPage struct {
+	renderer *Renderer
+	logger   *slog.Logger
+}
+
+// NewErrorPage returns an ErrorPage rendered by r, logging render failures to log.
+func NewErrorPage(r *Renderer, log *slog.Logger) *ErrorPage {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &ErrorPage{renderer: r, logger: log}
+}
+
+// Fail shows the error page with status and message, which must be for people: it is
+// shown as it is.
+func (e *ErrorPage) Fail(w http.ResponseWriter, r *http.Request, status int, message string) {
+	v := errorView(status, message)
+	v.RequestID = requestinfo.From(r.Context()).ID
+	if err := e.renderer.Render(w, status, v); err != nil {
+		e.logger.ErrorContext(r.Context(), "ui: render", "page", v.Page, "error", err.Error())
+	}
 }
 
 // errorTitles head error pages in words for people rather than HTTP's.
@@ -172,6 +202,7 @@ var notices = map[string]string{
 	"password_changed": "Your password was changed, and your other sessions were signed out.",
 	"session_revoked":  "That session was signed out.",
 	"sessions_revoked": "Your other sessions were signed out.",
+	"app_revoked":      "That app's access was removed, and it was signed out.",
 }
 
 // redirect sends the browser to target after a POST, with a notice code when not "".

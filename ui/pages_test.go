@@ -248,7 +248,6 @@ func TestOversizedAndNonTextFormsAreRefused(t *testing.T) {
 	})
 }
 
-
 func TestFormsArePostedAtMostSoOftenFromOneAddress(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		s := newSite(t, db, siteOptions{posts: 3})

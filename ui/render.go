@@ -27,7 +27,7 @@ var embedded embed.FS
 // pages are the pages a View may name, each rendered from templates/<page>.html in the
 // layout.
 var pages = []string{
-	"login", "logout", "register", "registered", "verify", "forgot_password",
+	"login", "logout", "consent", "register", "registered", "verify", "forgot_password",
 	"reset_password", "account", "error",
 }
 
@@ -275,8 +275,10 @@ func sampleViews() []View {
 		"new_password": "Use at least 8 characters.",
 	}
 	full := map[string]any{
-		"login":           LoginData{Flow: "flow", Identifier: "ada@example.com", RegisterEnabled: true},
-		"logout":          LogoutData{},
+		"login":  LoginData{Flow: "flow", Identifier: "ada@example.com", RegisterEnabled: true},
+		"logout": LogoutData{ReturnTo: "/oauth2/logout?client_id=app"},
+		"consent": ConsentData{App: "App", ReturnTo: "/oauth2/auth?client_id=app",
+			Scopes: []ScopeRow{{Name: "openid", Description: "Sign you in"}}, Audience: []string{"api"}},
 		"register":        RegisterData{Email: "ada@example.com", Name: "Ada", Errors: errs},
 		"registered":      RegisteredData{},
 		"verify":          VerifyData{Token: "token", Done: true},
@@ -286,11 +288,13 @@ func sampleViews() []View {
 			Sessions: []SessionRow{
 				{ID: "a", Current: true, Device: "Firefox on Linux", IP: "192.0.2.1", SignedIn: at, LastSeen: at, Methods: "password"},
 				{ID: "b", SignedIn: at},
-			}},
+			},
+			Apps: []AppRow{{ClientID: "app", Name: "App", Scopes: []ScopeRow{{Name: "email", Description: "See your email"}}, GrantedAt: at},
+				{ClientID: "nameless", GrantedAt: at}}},
 		"error": ErrorData{Status: http.StatusNotFound, Message: "This page does not exist."},
 	}
 	empty := map[string]any{
-		"login": LoginData{}, "logout": LogoutData{}, "register": RegisterData{}, "registered": RegisteredData{},
+		"login": LoginData{}, "logout": LogoutData{}, "consent": ConsentData{}, "register": RegisterData{}, "registered": RegisteredData{},
 		"verify": VerifyData{}, "forgot_password": ForgotData{}, "reset_password": ResetData{},
 		"account": AccountData{}, "error": ErrorData{},
 	}

@@ -61,6 +61,8 @@ func pageCases() []pageCase {
 	regErrs := map[string]string{"email": "Enter an email address like name@example.com.", "name": "Use at most 200 characters.",
 		"password": "This password is too common."}
 	acct := accountData()
+	acct.Apps = []ui.AppRow{{ClientID: "app-1", Name: "Invoices", GrantedAt: at,
+		Scopes: []ui.ScopeRow{{Name: "email", Description: "See your email address"}}}}
 	acctErrs := accountData()
 	acctErrs.EmailVerified = false
 	acctErrs.Errors = map[string]string{"name": "Use at most 200 characters.", "current_password": "That is not your current password.",
@@ -71,6 +73,12 @@ func pageCases() []pageCase {
 			Data: ui.LoginData{Flow: "flow-1", Identifier: "ada@example.com"}}},
 		{"login signed out", ui.View{Page: "login", Title: "Sign in", CSRF: csrf, Notice: "You have signed out.", Data: ui.LoginData{Flow: "flow-1"}}},
 		{"logout", ui.View{Page: "logout", Title: "Sign out", CSRF: csrf, SignedIn: ada, Data: ui.LogoutData{}}},
+		{"logout for an app", ui.View{Page: "logout", Title: "Sign out", CSRF: csrf, SignedIn: ada,
+			Data: ui.LogoutData{ReturnTo: "/oauth2/logout?client_id=app"}}},
+		{"consent", ui.View{Page: "consent", Title: "Allow Invoices?", CSRF: csrf, SignedIn: ada, Data: ui.ConsentData{
+			App: "Invoices", ReturnTo: "/oauth2/auth?client_id=app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax",
+			Scopes:   []ui.ScopeRow{{Name: "openid", Description: "Sign you in with your account"}, {Name: "invoices:read", Description: "Access invoices:read"}},
+			Audience: []string{"https://api.example.com"}}}},
 		{"register", ui.View{Page: "register", Title: "Create an account", CSRF: csrf, Data: ui.RegisterData{}}},
 		{"register refused", ui.View{Page: "register", Title: "Create an account", CSRF: csrf, Alert: "Some fields need your attention.",
 			Data: ui.RegisterData{Email: "ada@", Name: "Ada", Errors: regErrs}}},
@@ -496,6 +504,8 @@ func TestEscaping(t *testing.T) {
 	r := newRenderer(t, ui.Options{})
 	bad := &ui.Person{Name: hostile, Email: hostile}
 	acct := accountData()
+	acct.Apps = []ui.AppRow{{ClientID: "app-1", Name: "Invoices", GrantedAt: at,
+		Scopes: []ui.ScopeRow{{Name: "email", Description: "See your email address"}}}}
 	acct.Name, acct.Email, acct.Username, acct.Sessions[1].Device = hostile, hostile, hostile, hostile
 	for _, v := range []ui.View{
 		{Page: "account", Title: hostile, CSRF: csrf, SignedIn: bad, Alert: hostile, Notice: hostile, Data: acct},

@@ -51,7 +51,9 @@ type Deps struct {
 	Keyring *keyring.Keyring
 	// SecondFactor, when set, is asked after every right password.
 	SecondFactor SecondFactor
-	Logger       *slog.Logger
+	// Apps, when set, serves the consent page and the account's connected apps.
+	Apps   Apps
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -147,6 +149,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	post("/account/password", h.changePassword)
 	post("/account/sessions/revoke", h.revokeSession)
 	post("/account/sessions/revoke-others", h.revokeOtherSessions)
+	get("/consent", h.consentPage)
+	post("/consent", h.consent)
+	post("/account/apps/revoke", h.revokeApp)
 }
 
 // home sends visitors to their account, or to sign in first.

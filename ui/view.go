@@ -5,8 +5,8 @@ import "time"
 // View is what every page template receives: the parts the layout shows on every page,
 // and Data, the page's own.
 type View struct {
-	// Page names the page's template: "login", "logout", "register", "registered",
-	// "verify", "forgot_password", "reset_password", "account" or "error".
+	// Page names the page's template: "login", "logout", "consent", "register",
+	// "registered", "verify", "forgot_password", "reset_password", "account" or "error".
 	Page string
 	// Title is the page's title, shown in the tab and as its heading.
 	Title string
@@ -45,8 +45,38 @@ type LoginData struct {
 	RegisterEnabled bool
 }
 
-// LogoutData is the sign-out confirmation; its form posts csrf_token to /logout.
-type LogoutData struct{}
+// LogoutData is the sign-out confirmation; its form posts csrf_token and, when set,
+// return_to to /logout.
+type LogoutData struct {
+	// ReturnTo is where to go once signed out: back to an app's sign-out request.
+	ReturnTo string
+}
+
+// ConsentData is the page that asks a person to let an app in; its form posts
+// return_to, csrf_token and decision ("allow" or "deny") to /consent.
+type ConsentData struct {
+	// App is the app's name.
+	App string
+	// Scopes are what the app asks for, each described for people.
+	Scopes []ScopeRow
+	// Audience are the services the app asks to use on the person's behalf.
+	Audience []string
+	ReturnTo string
+}
+
+// ScopeRow is one thing an app asks for.
+type ScopeRow struct {
+	Name        string
+	Description string
+}
+
+// AppRow is an app the user has let in, on the account page.
+type AppRow struct {
+	ClientID  string
+	Name      string
+	Scopes    []ScopeRow
+	GrantedAt time.Time
+}
 
 // RegisterData is the registration page; the form posts email, name, password and
 // csrf_token to /register. Errors holds a message per field name.
@@ -86,6 +116,7 @@ type ResetData struct {
 //   - /account/password: current_password, new_password, csrf_token
 //   - /account/sessions/revoke: session_id, csrf_token (one form per other session)
 //   - /account/sessions/revoke-others: csrf_token
+//   - /account/apps/revoke: client_id, csrf_token (one form per connected app)
 type AccountData struct {
 	Email         string
 	EmailVerified bool
@@ -94,6 +125,8 @@ type AccountData struct {
 	// Errors holds a message per field name of the profile and password forms.
 	Errors   map[string]string
 	Sessions []SessionRow
+	// Apps are the apps the user has let in ("connected apps").
+	Apps []AppRow
 }
 
 // SessionRow is one of the user's active sessions.

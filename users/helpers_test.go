@@ -192,7 +192,6 @@ func events(t testing.TB, db *store.DB) []string {
 	return out
 }
 
-
 // nextMail waits for the next message on the fixture's SMTP server.
 func (f *fixture) nextMail(t testing.TB) mailtest.Received {
 	t.Helper()

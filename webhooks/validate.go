@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/outbound"
 )
 
 // Limits on what a subscription may hold.
@@ -62,7 +63,7 @@ func validateURL(raw string, allowPrivate bool) error {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return bad("must not point at localhost (private networks are not allowed)")
 	}
-	if ip, err := netip.ParseAddr(host); err == nil && !publicAddr(ip) {
+	if ip, err := netip.ParseAddr(host); err == nil && !outbound.PublicAddr(ip) {
 		return bad("must not point at a loopback, private, link-local or other non-public address (private networks are not allowed)")
 	}
 	return nil

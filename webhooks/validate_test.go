@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"github.com/identityd/identityd/outbound"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -45,7 +46,7 @@ func FuzzValidateURL(f *testing.F) {
 		}
 		if !allowPrivate {
 			host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-			if ip, err := netip.ParseAddr(host); err == nil && !publicAddr(ip) {
+			if ip, err := netip.ParseAddr(host); err == nil && !outbound.PublicAddr(ip) {
 				t.Fatalf("%q accepted with the non-public address %s", raw, ip)
 			}
 			if host == "localhost" || strings.HasSuffix(host, ".localhost") {

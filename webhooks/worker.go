@@ -16,6 +16,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/identityd/identityd/outbound"
 	"github.com/identityd/identityd/store"
 )
 
@@ -175,7 +176,7 @@ func (s *Service) attempt(ctx context.Context, id, subID, target string, secretE
 // describe turns a failed request into a short reason for the log. url.Error's own text
 // is left out: it repeats the URL, whose path or query may hold a receiver's token.
 func (s *Service) describe(err error) string {
-	var nonPublic *nonPublicError
+	var nonPublic *outbound.NonPublicError
 	var netErr net.Error
 	switch {
 	case errors.As(err, &nonPublic):

@@ -225,7 +225,13 @@ func (p *process) stop(t *testing.T) {
 // getStatus calls GET /v1/status on the admin listener with the bearer token, if any.
 func getStatus(t *testing.T, admin, token string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+admin+"/v1/status", nil)
+	return adminGet(t, admin, token, "/v1/status")
+}
+
+// adminGet calls GET path on the admin listener with the bearer token, if any.
+func adminGet(t *testing.T, admin, token, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+admin+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,6 +310,29 @@ func testOneServerPerSQLiteFile(t *testing.T, bin string) {
 		if status, body := getStatus(t, first.admin, bad); status != http.StatusUnauthorized {
 			t.Errorf("GET /v1/status with token %q: %d %s, want 401", bad, status, body)
 		}
+	}
+
+	// A client registered beside the server, as the README shows it, is the server's.
+	o = runBinary(t, bin, env, "clients", "create", "--name", "My app", "--grant-type", "authorization_code",
+		"--grant-type", "refresh_token", "--redirect-uri", "http://127.0.0.1:3000/callback",
+		"--scope", "openid,profile,email,offline_access", "--output", "json")
+	var created struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	if o.code != 0 || json.Unmarshal([]byte(o.stdout), &created) != nil || created.ID == "" ||
+		!strings.HasPrefix(created.Secret, "idd_cs_") {
+		t.Fatalf("clients create --output json beside the server: %v", o)
+	}
+	status, body = adminGet(t, first.admin, token, "/v1/clients/"+created.ID)
+	if status != http.StatusOK || !strings.Contains(string(body), `"name":"My app"`) || strings.Contains(string(body), created.Secret) {
+		t.Errorf("GET /v1/clients/%s from the server: %d %s", created.ID, status, body)
+	}
+	// The server made the first signing keys at start, for both algorithms.
+	o = runBinary(t, bin, env, "keys", "list", "--output", "json")
+	if o.code != 0 || strings.Count(o.stdout, `"state":"current"`) != 2 || !strings.Contains(o.stdout, `"alg":"ES256"`) ||
+		!strings.Contains(o.stdout, `"alg":"RS256"`) {
+		t.Errorf("keys list beside the server: %v", o)
 	}
 	first.stop(t)
 }

@@ -1,6 +1,7 @@
 // Command identityd is the identity server and its operator tools: serve, migrate,
-// config validate, admin tokens, jobs, audit, users, passwords and version. It is thin: it parses flags, loads the
-// configuration and calls the packages that do the work.
+// config validate, admin tokens, jobs, audit, users, OAuth clients, signing keys,
+// passwords and version. It is thin: it parses flags, loads the configuration and calls
+// the packages that do the work.
 package main
 
 import (
@@ -95,6 +96,8 @@ func newRootCmd(e *env) *cobra.Command {
 		newJobsCmd(e),
 		newAuditCmd(e),
 		newUsersCmd(e),
+		newClientsCmd(e),
+		newKeysCmd(e),
 		newPasswordsCmd(e),
 		newVersionCmd(e),
 	)

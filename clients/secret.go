@@ -1,0 +1,105 @@
+package clients
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/store"
+)
+
+// SecretPrefix starts every client secret, so that secret scanners and people can
+// recognise one.
+const SecretPrefix = "idd_cs_"
+
+// newSecret returns a new client secret, 256 random bits in base64url after the prefix,
+// and the SHA-256 that is stored in its place.
+func newSecret() (string, []byte) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw) // never fails: crypto/rand crashes the program rather than return short
+	secret := SecretPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(secret))
+	return secret, hash[:]
+}
+
+// SecretHash returns the stored SHA-256 of the client's secret, or nil when it has none,
+// for client authentication. It reads through the same cache as Lookup.
+func (s *Service) SecretHash(ctx context.Context, id string) ([]byte, error) {
+	e, err := s.entry(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(e.hash), nil
+}
+
+// VerifySecret checks a secret presented for the client with id: nil when it is the
+// client's, ErrInvalidSecret when it is not or the client has no secret, ErrNotFound for
+// an unknown client. The comparison takes the same time wherever the hashes differ. The
+// secret is high-entropy, so one SHA-256 is all the hashing it needs.
+func (s *Service) VerifySecret(ctx context.Context, id, secret string) error {
+	e, err := s.entry(ctx, id)
+	if err != nil {
+		return err
+	}
+	if e.hash == nil {
+		return ErrInvalidSecret
+	}
+	hash := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(hash[:], e.hash) != 1 {
+		return ErrInvalidSecret
+	}
+	return nil
+}
+
+// RotateSecret gives a confidential client that authenticates with a secret a new one
+// and returns it; it is shown this once. The old secret stops working at once, in this
+// process on return and in other replicas when notified. It answers ErrPublicClient for a
+// public client and ErrNoSecretAuth for a private_key_jwt one, which have no secret.
+func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
+	if !plausibleID(id) {
+		return "", ErrNotFound
+	}
+	secret, hash := newSecret()
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		q := `SELECT public, token_endpoint_auth_method FROM oauth_clients WHERE id = $1`
+		if tx.Dialect() == store.Postgres {
+			q += ` FOR UPDATE` // an Update switching the method must not slip in between
+		}
+		var (
+			public bool
+			method string
+		)
+		if err := tx.QueryRow(ctx, q, id).Scan(&public, &method); err != nil {
+			return err
+		}
+		switch {
+		case public:
+			return ErrPublicClient
+		case !usesSecret(method):
+			return ErrNoSecretAuth
+		}
+		now := s.stamp()
+		if _, err := tx.Exec(ctx, `UPDATE oauth_clients SET secret_hash = $1, secret_rotated_at = $2, updated_at = $2
+			WHERE id = $3`, hash, now, id); err != nil {
+			return err
+		}
+		notify(tx, id)
+		return s.audit.Record(ctx, tx, audit.ClientSecretRotated(id))
+	})
+	s.cache.invalidate(id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", ErrNotFound
+	case errors.Is(err, ErrPublicClient), errors.Is(err, ErrNoSecretAuth):
+		return "", err
+	case err != nil:
+		return "", fmt.Errorf("clients: rotate secret: %w", err)
+	}
+	return secret, nil
+}

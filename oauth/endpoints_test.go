@@ -1,0 +1,144 @@
+package oauth_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/identityd/identityd/clients"
+	"github.com/identityd/identityd/oauth"
+	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/store/storetest"
+)
+
+func TestDiscoveryAdvertisesEveryEndpoint(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		for _, path := range []string{oauth.OpenIDDiscoveryPath, oauth.OAuthMetadataPath} {
+			res, err := http.Get(d.base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			err = json.NewDecoder(res.Body).Decode(&doc)
+			res.Body.Close()
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %v", path, res.StatusCode, err)
+			}
+			for key, p := range map[string]string{"authorization_endpoint": oauth.AuthorizePath, "token_endpoint": oauth.TokenPath,
+				"userinfo_endpoint": oauth.UserinfoPath, "jwks_uri": oauth.JWKSPath, "introspection_endpoint": oauth.IntrospectPath,
+				"revocation_endpoint": oauth.RevokePath, "end_session_endpoint": oauth.EndSessionPath,
+				"pushed_authorization_request_endpoint": oauth.PushedAuthorizePath} {
+				if doc[key] != d.issuer+p {
+					t.Errorf("%s: %s = %v, want %s", path, key, doc[key], d.issuer+p)
+				}
+			}
+			if doc["issuer"] != d.issuer {
+				t.Errorf("issuer %v", doc["issuer"])
+			}
+			if m, _ := doc["code_challenge_methods_supported"].([]any); !slices.Equal(m, []any{"S256"}) {
+				t.Errorf("code_challenge_methods_supported %v", m)
+			}
+		}
+		res, err := http.Get(d.base + oauth.JWKSPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.Header.Get("Cache-Control") != "public, max-age=3600" || strings.Contains(string(body), `"d"`) {
+			t.Errorf("JWKS: %q %s", res.Header.Get("Cache-Control"), body)
+		}
+	})
+}
+
+func TestPushedAuthorizationRequestsAreUsedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		ada := d.user(store.NewID() + "@example.com")
+		app, secret := d.webApp("http://127.0.0.1:9/cb")
+		p := newPKCE()
+		status, body, _ := d.postForm(oauth.PushedAuthorizePath, url.Values{"response_type": {"code"},
+			"redirect_uri": {app.RedirectURIs[0]}, "scope": {"openid"}, "state": {"par-state-123"}, "nonce": {"par-nonce-123"},
+			"code_challenge": {p.challenge}, "code_challenge_method": {"S256"}}, app.ID, secret)
+		var pushed struct {
+			RequestURI string `json:"request_uri"`
+			ExpiresIn  int    `json:"expires_in"`
+		}
+		if err := json.Unmarshal(body, &pushed); err != nil || status != http.StatusCreated || !strings.HasPrefix(pushed.RequestURI, "urn:") {
+			t.Fatalf("push: %d %s", status, body)
+		}
+		b := d.browser()
+		target := oauth.AuthorizePath + "?" + url.Values{"client_id": {app.ID}, "request_uri": {pushed.RequestURI}}.Encode()
+		code := codeFrom(t, b.follow(b.signIn(b.get(target), ada.Email)), app.RedirectURIs[0])
+		if tr := d.exchange(app, secret, code, p); tr.status != http.StatusOK {
+			t.Fatalf("exchange: %+v", tr)
+		}
+		if a := b.get(target); a.status != http.StatusBadRequest {
+			t.Errorf("a request_uri used again: %d %q", a.status, a.location)
+		}
+		if status, body, _ := d.postForm(oauth.PushedAuthorizePath, url.Values{"response_type": {"code"},
+			"redirect_uri": {app.RedirectURIs[0]}, "scope": {"openid"}}, app.ID, "wrong"); status != http.StatusUnauthorized {
+			t.Errorf("a push with a wrong secret: %d %s", status, body)
+		}
+	})
+}
+
+func TestPrivateKeyJWTClientsAuthenticateWithSignedAssertions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwk := jose.JSONWebKey{Key: key.Public(), KeyID: "svc-key-1", Algorithm: "ES256", Use: "sig"}
+		set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
+		svc, _ := d.app(clients.NewClient{Name: "Signed", GrantTypes: []string{clients.GrantClientCredentials},
+			Scopes: []string{"reports"}, TokenEndpointAuthMethod: clients.AuthPrivateKeyJWT, JWKS: set})
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "svc-key-1"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertion := func(jti string, aud string) string {
+			now := time.Now()
+			a, err := josejwt.Signed(signer).Claims(josejwt.Claims{Issuer: svc.ID, Subject: svc.ID, Audience: josejwt.Audience{aud},
+				ID: jti, IssuedAt: josejwt.NewNumericDate(now), Expiry: josejwt.NewNumericDate(now.Add(time.Minute))}).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		call := func(a string) (int, string) {
+			status, body, _ := d.postForm(oauth.TokenPath, url.Values{"grant_type": {"client_credentials"}, "scope": {"reports"},
+				"client_id": {svc.ID}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+				"client_assertion": {a}}, "", "")
+			return status, string(body)
+		}
+		good := assertion("jti-1-"+store.NewID(), d.issuer+oauth.TokenPath)
+		if status, body := call(good); status != http.StatusOK {
+			t.Fatalf("a good assertion: %d %s", status, body)
+		}
+		if status, body := call(good); status != http.StatusUnauthorized || !strings.Contains(body, "invalid_client") {
+			t.Errorf("an assertion used twice: %d %s", status, body)
+		}
+		if status, _ := call(assertion("jti-2-"+store.NewID(), "https://elsewhere.example/token")); status != http.StatusUnauthorized {
+			t.Errorf("an assertion for another audience: %d", status)
+		}
+		other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		signer, _ = jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: other, KeyID: "svc-key-1"}}, nil)
+		if status, _ := call(assertion("jti-3-"+store.NewID(), d.issuer+oauth.TokenPath)); status != http.StatusUnauthorized {
+			t.Errorf("an assertion signed by another key: %d", status)
+		}
+	})
+}
