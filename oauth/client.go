@@ -28,6 +28,7 @@ var (
 	_ fosite.Client                         = (*client)(nil)
 	_ fosite.OpenIDConnectClient            = (*client)(nil)
 	_ fosite.ClientWithCustomTokenLifespans = (*client)(nil)
+	_ fosite.ResponseModeClient             = (*client)(nil)
 )
 
 // newClient adapts c, whose secret's hash is secretHash (nil for a public client).
@@ -58,6 +59,13 @@ func (f *client) GetResponseTypes() fosite.Arguments {
 		return fosite.Arguments{"code"}
 	}
 	return fosite.Arguments{}
+}
+
+// GetResponseModes allows the code in the redirect URI's query, the default for the code
+// flow, and nothing else: form_post would need a self-submitting page with inline script,
+// which identityd's Content-Security-Policy rightly forbids.
+func (f *client) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery}
 }
 
 func (f *client) GetRequestURIs() []string                 { return nil }

@@ -142,3 +142,28 @@ func TestPrivateKeyJWTClientsAuthenticateWithSignedAssertions(t *testing.T) {
 		}
 	})
 }
+
+func TestFormTargetsAreTheOriginsTheAppRegistered(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		web, _ := d.webApp("https://app.example.com:8443/cb")
+		native, _ := d.app(clients.NewClient{Public: true, RedirectURIs: []string{"com.example.notes:/oauth", "http://127.0.0.1/cb"},
+			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid"}})
+		ctx := t.Context()
+		for name, c := range map[string]struct {
+			returnTo string
+			want     []string
+		}{
+			"an authorization":      {oauth.AuthorizePath + "?client_id=" + web.ID + "&request_uri=urn:x", []string{"https://app.example.com:8443"}},
+			"a native app":          {oauth.AuthorizePath + "?client_id=" + native.ID, []string{"com.example.notes:", "http://127.0.0.1"}},
+			"a sign-out":            {oauth.EndSessionPath + "?client_id=" + web.ID, []string{"https://app.example.com:8443"}},
+			"an unknown client":     {oauth.AuthorizePath + "?client_id=nope", nil},
+			"a page of identityd's": {"/account?client_id=" + web.ID, nil},
+			"an absolute URL":       {"https://evil.example" + oauth.AuthorizePath + "?client_id=" + web.ID, nil},
+		} {
+			if got := d.provider.FormTargets(ctx, c.returnTo); !slices.Equal(got, c.want) {
+				t.Errorf("%s: %v, want %v", name, got, c.want)
+			}
+		}
+	})
+}

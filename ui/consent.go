@@ -18,6 +18,9 @@ type Apps interface {
 	GrantConsent(ctx context.Context, userID, returnTo string) error
 	ConnectedApps(ctx context.Context, userID string) ([]oauth.ConnectedApp, error)
 	RevokeConsent(ctx context.Context, userID, clientID string) error
+	// FormTargets are where a page's form that leads to returnTo may end up (the app's
+	// registered redirect URIs' origins), for the page's Content-Security-Policy.
+	FormTargets(ctx context.Context, returnTo string) []string
 }
 
 // scopeDescriptions say what each scope lets an app do, for people.
@@ -56,6 +59,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request, p *page) {
 	if !ok {
 		return
 	}
+	p.returnTo = returnTo
 	h.render(w, r, p, http.StatusOK, View{Page: "consent", Title: "Allow " + req.ClientName + "?",
 		Data: ConsentData{App: req.ClientName, Scopes: scopeRows(req.Scopes), Audience: req.Audience, ReturnTo: returnTo}})
 }

@@ -70,7 +70,9 @@ func (h *Handler) credentialsFlow(w http.ResponseWriter, r *http.Request, p *pag
 	case err != nil:
 		h.internal(w, r, "get flow", err)
 		return flows.Flow{}, false
-	case f.State == flows.StateSecondFactor:
+	}
+	p.returnTo = f.ReturnTo
+	if f.State == flows.StateSecondFactor {
 		h.secondFactor(w, r, p, f)
 		return flows.Flow{}, false
 	}
@@ -173,6 +175,7 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request, p *page) {
 		http.Redirect(w, r, safeReturn(returnTo, "/login"), http.StatusSeeOther)
 		return
 	}
+	p.returnTo = returnTo
 	h.render(w, r, p, http.StatusOK, View{Page: "logout", Title: "Sign out", Data: LogoutData{ReturnTo: returnTo}})
 }
 

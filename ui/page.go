@@ -23,6 +23,9 @@ type page struct {
 	token   string
 	session sessions.Session
 	user    users.User
+	// returnTo is where the page's form leads once done, when that is an app's
+	// authorization or sign-out: the browser may then be redirected to the app.
+	returnTo string
 }
 
 func (p *page) signedIn() bool { return p.token != "" }
@@ -123,9 +126,26 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, p *page, status
 	if v.Notice == "" {
 		v.Notice = notices[r.URL.Query().Get("notice")]
 	}
+	if p.returnTo != "" && h.d.Apps != nil {
+		allowFormTargets(w.Header(), h.d.Apps.FormTargets(r.Context(), p.returnTo))
+	}
 	if err := h.d.Renderer.Render(w, status, v); err != nil {
 		h.d.Logger.ErrorContext(r.Context(), "ui: render", "page", v.Page, "error", err.Error())
 	}
+}
+
+// allowFormTargets lets the page's forms lead to targets as well as to identityd.
+// Browsers hold the redirects that answer a form to the page's form-action: a sign-in
+// that ends at the app's redirect URI is a form submission redirected to the app, and
+// would be blocked. The policy is the server's (set before any handler runs); only its
+// form-action grows, and only by the origins registered for the app the form leads to.
+func allowFormTargets(h http.Header, targets []string) {
+	const self = "form-action 'self'"
+	csp := h.Get("Content-Security-Policy")
+	if len(targets) == 0 || !strings.Contains(csp, self) {
+		return
+	}
+	h.Set("Content-Security-Policy", strings.Replace(csp, self, self+" "+strings.Join(targets, " "), 1))
 }
 
 // fail shows the error page.
