@@ -34,11 +34,17 @@ func New(db *store.DB, kr *keyring.Keyring, now func() time.Time) (*Log, error) 
 	return l, nil
 }
 
-// Prepare makes the database ready for recording at full speed (on SQLite it prepares
-// the insert once rather than at every event). Call it after migrations, outside any
-// transaction; without it recording works, only slower.
+// Prepare makes the database ready for recording and sealing at full speed (on SQLite it
+// prepares the statements written for every event once, rather than parsing them at
+// every event). Call it after migrations, outside any transaction; without it recording
+// works, only slower.
 func (l *Log) Prepare(ctx context.Context) error {
-	return l.db.Prepare(ctx, insertEvent)
+	for _, q := range []string{insertEvent, insertSealed, deleteSealed} {
+		if err := l.db.Prepare(ctx, q); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
 }
 
 // errNoKeys is what a read-only log answers to work that needs the keys.
@@ -62,11 +68,16 @@ func (l *Log) Record(ctx context.Context, tx *store.Tx, ev Event) error {
 	if err := l.prepare(ctx, &ev); err != nil {
 		return err
 	}
-	mac := eventMAC(l.keys.current, &ev)
+	l.insert(tx, &ev)
+	return nil
+}
+
+// insert queues the insert of ev, prepared, with its MAC, to run as tx commits.
+func (l *Log) insert(tx *store.Tx, ev *Event) {
+	mac := eventMAC(l.keys.current, ev)
 	tx.ExecAtCommit(insertEvent,
 		ev.ID, ev.Time, ev.Type, string(ev.Actor.Kind), ev.Actor.ID, ev.Target.Kind, ev.Target.ID, string(ev.Outcome),
 		ev.ClientIP, ev.UserAgent, ev.RequestID, string(ev.Details), l.keys.current.id, mac)
-	return nil
 }
 
 const insertEvent = `INSERT INTO audit_pending

@@ -217,12 +217,9 @@ func (s *Sealer) sealBatch(ctx context.Context, forceCheckpoint bool) (sealed in
 			// Nothing here reads these writes back, so they travel with the commit: on
 			// PostgreSQL a whole batch is sealed in one round trip.
 			e := &p.ev
-			tx.ExecAtCommit(`INSERT INTO audit_events (seq, id, recorded_at, type, actor_kind, actor_id, target_kind,
-				target_id, outcome, client_ip, user_agent, request_id, details, key_id, mac, seal_key_id, chain_hash)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-				prevSeq, e.ID, e.Time, e.Type, string(e.Actor.Kind), e.Actor.ID, e.Target.Kind, e.Target.ID,
+			tx.ExecAtCommit(insertSealed, prevSeq, e.ID, e.Time, e.Type, string(e.Actor.Kind), e.Actor.ID, e.Target.Kind, e.Target.ID,
 				string(e.Outcome), e.ClientIP, e.UserAgent, e.RequestID, string(e.Details), p.keyID, p.mac, ks.id, prev)
-			tx.ExecAtCommit(`DELETE FROM audit_pending WHERE id = $1`, e.ID)
+			tx.ExecAtCommit(deleteSealed, e.ID)
 			e.Seq = prevSeq
 			done = append(done, *e)
 		}
@@ -256,6 +253,14 @@ func (s *Sealer) sealBatch(ctx context.Context, forceCheckpoint bool) (sealed in
 	}
 	return sealed, more, nil
 }
+
+// The statements that move each sealed event, prepared on SQLite by Log.Prepare.
+const (
+	insertSealed = `INSERT INTO audit_events (seq, id, recorded_at, type, actor_kind, actor_id, target_kind,
+		target_id, outcome, client_ip, user_agent, request_id, details, key_id, mac, seal_key_id, chain_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+	deleteSealed = `DELETE FROM audit_pending WHERE id = $1`
+)
 
 // chainHead returns the last sealed link after checking that the head mark is authentic
 // and that no event was removed from or added to the end of the chain behind its back.

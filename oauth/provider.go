@@ -37,11 +37,6 @@ import (
 	"github.com/identityd/identityd/users"
 )
 
-// Recorder records audit events in the transaction of the change they describe.
-type Recorder interface {
-	Record(ctx context.Context, tx *store.Tx, ev audit.Event) error
-}
-
 // parLifetime is how long a pushed authorization request's request_uri is good for
 // (RFC 9126 suggests a short one).
 const parLifetime = 90 * time.Second
@@ -88,7 +83,7 @@ type Deps struct {
 	Keys     *signingkeys.Service
 	Users    *users.Service
 	Sessions *sessions.Service
-	Audit    Recorder
+	Audit    *audit.Log
 	Pages    Pages
 	// Jobs carries back-channel logout tokens to the apps.
 	Jobs Enqueuer
@@ -112,6 +107,8 @@ type Provider struct {
 	// revoker is fosite's revocation of refresh and opaque access tokens, called after
 	// the endpoint has authenticated the client itself.
 	revoker *oauth2.TokenRevocationHandler
+	// byGrant are fosites for the token endpoint, one per grant type.
+	byGrant map[string]*fosite.Fosite
 }
 
 // New builds the provider.
@@ -172,7 +169,7 @@ func New(d Deps, cfg Config) (*Provider, error) {
 		JWKSFetcherStrategy:             newKeySetFetcher(d.HTTPClient, d.Now),
 	}
 	revs := newRevocations(d.DB, d.Now, cfg.AccessTokenLifetime+time.Hour)
-	st := &Storage{db: d.DB, clients: d.Clients, revocations: revs, audit: d.Audit, now: d.Now,
+	st := &Storage{db: d.DB, clients: d.Clients, revocations: revs, audit: d.Audit, batch: audit.NewBatcher(d.Audit), now: d.Now,
 		refreshGrace: cfg.RefreshGrace, refreshGraceUses: cfg.RefreshGraceUses}
 	ts := &tokenStrategy{hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		keys: d.Keys, alg: cfg.AccessTokenAlg, issuer: cfg.Issuer, now: d.Now}
@@ -182,10 +179,11 @@ func New(d Deps, cfg Config) (*Provider, error) {
 
 	// The handlers, built with their types rather than through fosite's compose
 	// factories, which wire everything through interface{} and assert types at run time.
-	fc.AuthorizeEndpointHandlers.Append(&oauth2.AuthorizeExplicitGrantHandler{
+	codeGrant := &oauth2.AuthorizeExplicitGrantHandler{
 		AccessTokenStrategy: ts, RefreshTokenStrategy: ts, AuthorizeCodeStrategy: ts,
 		CoreStorage: st, TokenRevocationStorage: st, Config: fc,
-	})
+	}
+	fc.AuthorizeEndpointHandlers.Append(codeGrant)
 	explicit := &openid.OpenIDConnectExplicitHandler{
 		OpenIDConnectRequestStorage:   st,
 		IDTokenHandleHelper:           &openid.IDTokenHandleHelper{IDTokenStrategy: idStrategy},
@@ -196,21 +194,31 @@ func New(d Deps, cfg Config) (*Provider, error) {
 	pkceHandler := &pkce.Handler{AuthorizeCodeStrategy: ts, Storage: st, Config: fc}
 	fc.AuthorizeEndpointHandlers.Append(pkceHandler)
 
-	fc.TokenEndpointHandlers.Append(&oauth2.AuthorizeExplicitGrantHandler{
-		AccessTokenStrategy: ts, RefreshTokenStrategy: ts, AuthorizeCodeStrategy: ts,
-		CoreStorage: st, TokenRevocationStorage: st, Config: fc,
-	})
-	fc.TokenEndpointHandlers.Append(&oauth2.ClientCredentialsGrantHandler{
-		HandleHelper: &oauth2.HandleHelper{AccessTokenStrategy: ts, AccessTokenStorage: st, Config: fc}, Config: fc,
-	})
-	fc.TokenEndpointHandlers.Append(&oauth2.RefreshTokenGrantHandler{
+	refreshGrant := &oauth2.RefreshTokenGrantHandler{
 		AccessTokenStrategy: ts, RefreshTokenStrategy: ts, TokenRevocationStorage: st, Config: fc,
-	})
-	fc.TokenEndpointHandlers.Append(explicit)
-	fc.TokenEndpointHandlers.Append(&openid.OpenIDConnectRefreshHandler{
+	}
+	oidcRefresh := &openid.OpenIDConnectRefreshHandler{
 		IDTokenHandleHelper: &openid.IDTokenHandleHelper{IDTokenStrategy: idStrategy}, Config: fc,
-	})
-	fc.TokenEndpointHandlers.Append(pkceHandler)
+	}
+	clientCredentials := &oauth2.ClientCredentialsGrantHandler{
+		HandleHelper: &oauth2.HandleHelper{AccessTokenStrategy: ts, AccessTokenStorage: st, Config: fc}, Config: fc,
+	}
+	// Each grant type gets a fosite of its own with just its handlers: fosite asks every
+	// handler of a request whether it applies, and each that does not answers with an
+	// error carrying a stack trace, which costs more than the rest of a token.
+	grants := map[string]fosite.TokenEndpointHandlers{
+		"authorization_code": {codeGrant, explicit, pkceHandler},
+		"refresh_token":      {refreshGrant, oidcRefresh},
+		"client_credentials": {clientCredentials},
+	}
+	byGrant := map[string]*fosite.Fosite{}
+	for grant, handlers := range grants {
+		gc := *fc
+		gc.TokenEndpointHandlers = handlers
+		byGrant[grant] = fosite.NewOAuth2Provider(st, &gc)
+	}
+	// The provider's own fosite knows every grant, for requests naming none of them.
+	fc.TokenEndpointHandlers = fosite.TokenEndpointHandlers{codeGrant, clientCredentials, refreshGrant, explicit, oidcRefresh, pkceHandler}
 
 	fc.TokenIntrospectionHandlers.Append(&oauth2.CoreValidator{CoreStrategy: ts, CoreStorage: st, Config: fc})
 	revoker := &oauth2.TokenRevocationHandler{TokenRevocationStorage: st, AccessTokenStrategy: ts, RefreshTokenStrategy: ts}
@@ -218,7 +226,7 @@ func New(d Deps, cfg Config) (*Provider, error) {
 	fc.PushedAuthorizeEndpointHandlers.Append(&par.PushedAuthorizeHandler{Storage: st, Config: fc})
 
 	p := &Provider{cfg: cfg, d: d, fosite: fosite.NewOAuth2Provider(st, fc), fcfg: fc, storage: st, strategy: ts,
-		revocations: revs, revoker: revoker}
+		revocations: revs, revoker: revoker, byGrant: byGrant}
 	d.Sessions.OnEnd(p.sessionsEnded)
 	return p, nil
 }

@@ -23,8 +23,11 @@ type Storage struct {
 	db          *store.DB
 	clients     *clients.Service
 	revocations *revocations
-	audit       Recorder
-	now         func() time.Time
+	audit       *audit.Log
+	// batch records the events of tokens issued outside any transaction (client
+	// credentials) in group commits.
+	batch *audit.Batcher
+	now   func() time.Time
 	// refreshGrace lets a rotated refresh token be used again for this long, at most
 	// refreshGraceUses times, for clients that refresh from several threads at once.
 	refreshGrace     time.Duration
@@ -389,7 +392,7 @@ func (s *Storage) CreateAccessTokenSession(ctx context.Context, signature string
 		st.issued = is
 		return nil
 	}
-	return s.db.Tx(ctx, func(tx *store.Tx) error { return s.audit.Record(ctx, tx, is.event()) })
+	return s.batch.Record(ctx, is.event())
 }
 
 // sessionOf is the sign-in session a request was authorized in, or nil.

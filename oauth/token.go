@@ -24,7 +24,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	// Storage must know the exchange before fosite reads a code or a refresh token.
 	ctx, _ := withExchange(r.Context(), r.PostForm.Get("grant_type"))
-	ar, err := p.fosite.NewAccessRequest(ctx, r, newSession())
+	f := p.byGrant[r.PostForm.Get("grant_type")]
+	if f == nil {
+		f = p.fosite // which answers unsupported_grant_type
+	}
+	ar, err := f.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
 		p.writeError(w, r, err)
 		return
@@ -54,12 +58,12 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			ar.GrantAudience(a)
 		}
 	}
-	resp, err := p.fosite.NewAccessResponse(ctx, ar)
+	resp, err := f.NewAccessResponse(ctx, ar)
 	if err != nil {
 		p.writeError(w, r, err)
 		return
 	}
-	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
+	f.WriteAccessResponse(ctx, w, ar, resp)
 }
 
 // namesClient reports whether a request to the token endpoint includes any client
