@@ -212,6 +212,11 @@ func (p *Provider) userSession(bs browserSession, ar fosite.Requester) *Session 
 func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	p.logServerError(r, err)
 	if ar != nil && ar.IsRedirectURIValid() {
+		// identityd answers only in the query: a refused form_post or fragment request
+		// is told so there too, not with a self-submitting page the CSP would stop.
+		if req, ok := ar.(*fosite.AuthorizeRequest); ok {
+			req.ResponseMode = fosite.ResponseModeQuery
+		}
 		p.fosite.WriteAuthorizeError(r.Context(), w, ar, err)
 		return
 	}

@@ -26,7 +26,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"require_pushed_authorization_requests":                    false,
 		"scopes_supported":                                         []string{"openid", "profile", "email", "offline_access"},
 		"response_types_supported":                                 []string{"code"},
-		"response_modes_supported":                                 []string{"query", "form_post"},
+		"response_modes_supported":                                 []string{"query"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                                  []string{"public"},
 		"id_token_signing_alg_values_supported":                    []string{"RS256"},

@@ -50,6 +50,9 @@ func TestDiscoveryAdvertisesEveryEndpoint(t *testing.T) {
 			if m, _ := doc["code_challenge_methods_supported"].([]any); !slices.Equal(m, []any{"S256"}) {
 				t.Errorf("code_challenge_methods_supported %v", m)
 			}
+			if m, _ := doc["response_modes_supported"].([]any); !slices.Equal(m, []any{"query"}) {
+				t.Errorf("response_modes_supported %v, want only query", m)
+			}
 		}
 		res, err := http.Get(d.base + oauth.JWKSPath)
 		if err != nil {
@@ -59,6 +62,24 @@ func TestDiscoveryAdvertisesEveryEndpoint(t *testing.T) {
 		res.Body.Close()
 		if res.Header.Get("Cache-Control") != "public, max-age=3600" || strings.Contains(string(body), `"d"`) {
 			t.Errorf("JWKS: %q %s", res.Header.Get("Cache-Control"), body)
+		}
+	})
+}
+
+// form_post would need a self-submitting page, which the pages' CSP (no script) forbids:
+// it is not advertised, and a request for it is refused rather than answered another way.
+func TestResponseModesOtherThanQueryAreRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		ada := d.user(store.NewID() + "@example.com")
+		app, _ := d.webApp("http://127.0.0.1:9/cb")
+		b := d.browser()
+		b.signIn(b.get("/login"), ada.Email)
+		for _, mode := range []string{"form_post", "fragment"} {
+			a := b.get(d.authorizeURL(app, "openid", newPKCE(), url.Values{"response_mode": {mode}}))
+			if e := errorFrom(t, a, app.RedirectURIs[0]); e != "unsupported_response_mode" {
+				t.Errorf("response_mode=%s: error %q, want unsupported_response_mode in the query", mode, e)
+			}
 		}
 	})
 }
