@@ -169,13 +169,24 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.A
 		ar.GrantAudience(a)
 	}
 	sess := p.userSession(bs, ar)
-	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, sess)
+	// The code, its PKCE and OpenID Connect halves, the note that this sign-in session
+	// signed the client in (for back-channel logout) and the audit event commit together:
+	// all or nothing, and on SQLite one commit rather than four.
+	txCtx, err := p.storage.BeginTX(ctx)
+	if err != nil {
+		p.serverError(w, r, ar, "begin the authorization", err)
+		return
+	}
+	// Ends the transaction however this returns (after a commit it does nothing): on
+	// SQLite an open one would hold the only writer.
+	defer func() { _ = p.storage.Rollback(txCtx) }()
+	resp, err := p.fosite.NewAuthorizeResponse(txCtx, ar, sess)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
 	clientID := ar.GetClient().GetID()
-	err = p.storage.inTx(ctx, func(tx *store.Tx) error {
+	err = p.storage.inTx(txCtx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO oauth_session_clients (session_id, client_id, user_id, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, client_id) DO NOTHING`,
 			bs.sess.ID, clientID, bs.user.ID, p.d.Now().UTC(), bs.sess.ExpiresAt); err != nil {
@@ -183,6 +194,9 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.A
 		}
 		return p.d.Audit.Record(ctx, tx, audit.OAuthAuthorized(clientID, bs.user.ID, ar.GetGrantedScopes()))
 	})
+	if err == nil {
+		err = p.storage.Commit(txCtx)
+	}
 	if err != nil {
 		p.serverError(w, r, ar, "record the authorization", err)
 		return
