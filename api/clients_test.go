@@ -72,7 +72,7 @@ func TestClientsAreRegisteredShownChangedAndDeletedThroughTheAPI(t *testing.T) {
 			t.Fatalf("created %+v", web)
 		}
 		if web.AccessTokenLifetime != 900 || web.RefreshTokenLifetime != 604800 || web.IDTokenLifetime != 300 ||
-			web.AccessTokenFormat != "opaque" || !web.FirstParty || !web.IntrospectAnyToken ||
+			web.AccessTokenFormat != "opaque" || !web.FirstParty || !web.IntrospectAnyToken || web.IDTokenAlg != "RS256" ||
 			!slices.Equal(web.Scopes, []string{"openid", "profile", "email", "offline_access", "invoices:read"}) ||
 			!slices.Equal(web.Audience, []string{"https://api.example.com"}) || web.BackchannelLogoutURI != "https://invoices.example.com/logout" {
 			t.Errorf("created registration %+v", web)
@@ -113,8 +113,9 @@ func TestClientsAreRegisteredShownChangedAndDeletedThroughTheAPI(t *testing.T) {
 		// A patch changes what it names and leaves the rest.
 		got = api.Client{}
 		wantStatus(t, a.call(t, http.MethodPatch, "/v1/clients/"+web.ID,
-			`{"name":"Invoices 2","access_token_lifetime":0,"scopes":["openid"],"backchannel_logout_uri":""}`), http.StatusOK, &got)
-		if got.Name != "Invoices 2" || got.AccessTokenLifetime != 0 || got.RefreshTokenLifetime != 604800 ||
+			`{"name":"Invoices 2","access_token_lifetime":0,"scopes":["openid"],"backchannel_logout_uri":"",
+			"id_token_signed_response_alg":"ES256"}`), http.StatusOK, &got)
+		if got.Name != "Invoices 2" || got.AccessTokenLifetime != 0 || got.RefreshTokenLifetime != 604800 || got.IDTokenAlg != "ES256" ||
 			!slices.Equal(got.Scopes, []string{"openid"}) || got.BackchannelLogoutURI != "" || !got.HasSecret ||
 			!slices.Equal(got.RedirectURIs, web.RedirectURIs) {
 			t.Errorf("PATCH %+v", got)

@@ -59,6 +59,12 @@ const (
 	FormatOpaque = "opaque"
 )
 
+// The algorithms a client's ID tokens may be signed with (id_token_signed_response_alg).
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
 // Client is a registered OAuth 2 / OpenID Connect client (an app). It never holds its
 // secret.
 type Client struct {
@@ -91,6 +97,11 @@ type Client struct {
 	AccessTokenLifetime  time.Duration `json:"access_token_lifetime"`
 	RefreshTokenLifetime time.Duration `json:"refresh_token_lifetime"`
 	IDTokenLifetime      time.Duration `json:"id_token_lifetime"`
+	// IDTokenSignedResponseAlg is how the client's ID tokens (and back-channel logout
+	// tokens) are signed: AlgRS256, the default OpenID Connect requires every client to
+	// accept, or AlgES256 for a client that asks for it — a few percent of RS256's
+	// signing cost.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 	// BackchannelLogoutURI is where OpenID Connect Back-Channel Logout tokens are
 	// POSTed, or "".
 	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`

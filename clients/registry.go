@@ -31,6 +31,7 @@ type NewClient struct {
 	AccessTokenLifetime     time.Duration
 	RefreshTokenLifetime    time.Duration
 	IDTokenLifetime         time.Duration
+	IDTokenAlg              string
 	BackchannelLogoutURI    string
 	IntrospectAnyToken      bool
 }
@@ -47,7 +48,7 @@ func (s *Service) Create(ctx context.Context, n NewClient) (Client, string, erro
 		GrantTypes: slices.Clone(n.GrantTypes), Scopes: slices.Clone(n.Scopes), Audience: slices.Clone(n.Audience),
 		TokenEndpointAuthMethod: n.TokenEndpointAuthMethod, JWKS: slices.Clone(n.JWKS), JWKSURI: n.JWKSURI,
 		AccessTokenFormat: n.AccessTokenFormat, AccessTokenLifetime: n.AccessTokenLifetime,
-		RefreshTokenLifetime: n.RefreshTokenLifetime, IDTokenLifetime: n.IDTokenLifetime,
+		RefreshTokenLifetime: n.RefreshTokenLifetime, IDTokenLifetime: n.IDTokenLifetime, IDTokenSignedResponseAlg: n.IDTokenAlg,
 		BackchannelLogoutURI: n.BackchannelLogoutURI, IntrospectAnyToken: n.IntrospectAnyToken,
 		CreatedAt: now, UpdatedAt: now,
 	}
@@ -62,7 +63,7 @@ func (s *Service) Create(ctx context.Context, n NewClient) (Client, string, erro
 	}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 			rowValues(c, hash)...); err != nil {
 			return err
 		}
@@ -157,6 +158,7 @@ type Patch struct {
 	AccessTokenLifetime     *time.Duration
 	RefreshTokenLifetime    *time.Duration
 	IDTokenLifetime         *time.Duration
+	IDTokenAlg              *string
 	BackchannelLogoutURI    *string
 	IntrospectAnyToken      *bool
 }
@@ -194,7 +196,7 @@ func (s *Service) Update(ctx context.Context, id string, p Patch) (Client, error
 		}
 		c.UpdatedAt = s.stamp()
 		if _, err := tx.Exec(ctx, `UPDATE oauth_clients SET (`+clientColumns+`)
-			= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+			= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 			WHERE id = $1`, rowValues(c, hash)...); err != nil {
 			return err
 		}
@@ -232,6 +234,7 @@ func (p Patch) apply(c Client) Client {
 	assign(&c.AccessTokenLifetime, p.AccessTokenLifetime)
 	assign(&c.RefreshTokenLifetime, p.RefreshTokenLifetime)
 	assign(&c.IDTokenLifetime, p.IDTokenLifetime)
+	assign(&c.IDTokenSignedResponseAlg, p.IDTokenAlg)
 	assign(&c.BackchannelLogoutURI, p.BackchannelLogoutURI)
 	assign(&c.IntrospectAnyToken, p.IntrospectAnyToken)
 	return c.clone()
@@ -266,6 +269,7 @@ func changedFields(a, b Client) []string {
 		{"access_token_lifetime", a.AccessTokenLifetime == b.AccessTokenLifetime},
 		{"refresh_token_lifetime", a.RefreshTokenLifetime == b.RefreshTokenLifetime},
 		{"id_token_lifetime", a.IDTokenLifetime == b.IDTokenLifetime},
+		{"id_token_signed_response_alg", a.IDTokenSignedResponseAlg == b.IDTokenSignedResponseAlg},
 		{"backchannel_logout_uri", a.BackchannelLogoutURI == b.BackchannelLogoutURI},
 		{"introspect_any_token", a.IntrospectAnyToken == b.IntrospectAnyToken},
 	} {
@@ -310,7 +314,7 @@ func plausibleID(id string) bool { return id != "" && len(id) <= 64 && visibleAS
 const clientColumns = `id, name, public, first_party, redirect_uris, post_logout_redirect_uris, grant_types, scopes,
 	audience, token_endpoint_auth_method, jwks, jwks_uri, access_token_format, access_token_lifetime,
 	refresh_token_lifetime, id_token_lifetime, backchannel_logout_uri, introspect_any_token, secret_hash,
-	secret_rotated_at, created_at, updated_at`
+	secret_rotated_at, created_at, updated_at, id_token_signed_response_alg`
 
 // rowValues are c's column values, with hash as its secret_hash.
 func rowValues(c Client, hash []byte) []any {
@@ -324,7 +328,8 @@ func rowValues(c Client, hash []byte) []any {
 	return []any{c.ID, c.Name, c.Public, c.FirstParty, jsonList(c.RedirectURIs), jsonList(c.PostLogoutRedirectURIs),
 		jsonList(c.GrantTypes), jsonList(c.Scopes), jsonList(c.Audience), c.TokenEndpointAuthMethod, jwks, c.JWKSURI,
 		c.AccessTokenFormat, seconds(c.AccessTokenLifetime), seconds(c.RefreshTokenLifetime), seconds(c.IDTokenLifetime),
-		c.BackchannelLogoutURI, c.IntrospectAnyToken, secretHash, c.SecretRotatedAt, c.CreatedAt, c.UpdatedAt}
+		c.BackchannelLogoutURI, c.IntrospectAnyToken, secretHash, c.SecretRotatedAt, c.CreatedAt, c.UpdatedAt,
+		c.IDTokenSignedResponseAlg}
 }
 
 func jsonList(l []string) string {
@@ -346,7 +351,8 @@ func scanClient(r interface{ Scan(...any) error }) (Client, []byte, error) {
 	)
 	err := r.Scan(&c.ID, &c.Name, &c.Public, &c.FirstParty, &redirects, &logouts, &grants, &scopes, &au,
 		&c.TokenEndpointAuthMethod, &jwks, &c.JWKSURI, &c.AccessTokenFormat, &access, &refresh, &idToken,
-		&c.BackchannelLogoutURI, &c.IntrospectAnyToken, &hash, &c.SecretRotatedAt, &c.CreatedAt, &c.UpdatedAt)
+		&c.BackchannelLogoutURI, &c.IntrospectAnyToken, &hash, &c.SecretRotatedAt, &c.CreatedAt, &c.UpdatedAt,
+		&c.IDTokenSignedResponseAlg)
 	if err != nil {
 		return Client{}, nil, err
 	}

@@ -70,7 +70,8 @@ func TestClientLifecycleStoresOnlyTheSecretsHashAndRecordsEachChange(t *testing.
 			PostLogoutRedirectURIs: []string{}, GrantTypes: []string{"authorization_code", "refresh_token"},
 			Scopes:   []string{"openid", "profile", "email", "offline_access", "invoices:read"},
 			Audience: []string{"https://api.example.com"}, TokenEndpointAuthMethod: clients.AuthClientSecretBasic,
-			AccessTokenFormat: clients.FormatJWT, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), HasSecret: true,
+			AccessTokenFormat: clients.FormatJWT, IDTokenSignedResponseAlg: clients.AlgRS256,
+			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), HasSecret: true,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Fatalf("created\n%+v\nwant\n%+v", c, want)

@@ -78,6 +78,9 @@ func (s *Service) prepare(c *Client) error {
 	if c.AccessTokenFormat == "" {
 		c.AccessTokenFormat = FormatJWT
 	}
+	if c.IDTokenSignedResponseAlg == "" {
+		c.IDTokenSignedResponseAlg = AlgRS256
+	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs = list(c.RedirectURIs), list(c.PostLogoutRedirectURIs)
 	c.GrantTypes, c.Scopes, c.Audience = list(c.GrantTypes), list(c.Scopes), list(c.Audience)
 	if len(c.JWKS) == 0 {
@@ -100,6 +103,9 @@ func (s *Service) prepare(c *Client) error {
 	checkLifetime(&errs, "access_token_lifetime", c.AccessTokenLifetime, MaxAccessLifetime)
 	checkLifetime(&errs, "refresh_token_lifetime", c.RefreshTokenLifetime, MaxRefreshLifetime)
 	checkLifetime(&errs, "id_token_lifetime", c.IDTokenLifetime, MaxIDTokenLifetime)
+	if c.IDTokenSignedResponseAlg != AlgRS256 && c.IDTokenSignedResponseAlg != AlgES256 {
+		errs.add("id_token_signed_response_alg", `must be "RS256" or "ES256"`)
+	}
 	if c.BackchannelLogoutURI != "" {
 		if reason := s.checkBackchannelURI(c.BackchannelLogoutURI); reason != "" {
 			errs.add("backchannel_logout_uri", reason)

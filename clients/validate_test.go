@@ -261,6 +261,10 @@ func refusedRegistrations(t *testing.T) []struct {
 		r("short id token lifetime", web, func(n *clients.NewClient) { n.IDTokenLifetime = time.Nanosecond }, "id_token_lifetime"),
 		r("long id token lifetime", web, func(n *clients.NewClient) { n.IDTokenLifetime = 48 * time.Hour }, "id_token_lifetime"),
 
+		r("id token alg HS256", web, func(n *clients.NewClient) { n.IDTokenAlg = "HS256" }, "id_token_signed_response_alg"),
+		r("id token alg none", web, func(n *clients.NewClient) { n.IDTokenAlg = "none" }, "id_token_signed_response_alg"),
+		r("lower-case id token alg", web, func(n *clients.NewClient) { n.IDTokenAlg = "es256" }, "id_token_signed_response_alg"),
+
 		r("public client introspecting", native, func(n *clients.NewClient) { n.IntrospectAnyToken = true }, "introspect_any_token"),
 
 		r("everything wrong at once", native, func(n *clients.NewClient) {
@@ -269,10 +273,11 @@ func refusedRegistrations(t *testing.T) []struct {
 				Scopes: []string{"BAD"}, Audience: []string{" "}, TokenEndpointAuthMethod: "client_secret_post",
 				JWKS: json.RawMessage(jwks(rsaPub)), JWKSURI: "https://keys.example.com/", AccessTokenFormat: "x",
 				AccessTokenLifetime: time.Second, RefreshTokenLifetime: time.Second, IDTokenLifetime: time.Second,
-				BackchannelLogoutURI: "ftp://x", IntrospectAnyToken: true}
+				BackchannelLogoutURI: "ftp://x", IntrospectAnyToken: true, IDTokenAlg: "PS256"}
 		}, "name", "redirect_uris[0]", "post_logout_redirect_uris[0]", "grant_types[1]", "grant_types", "scopes[0]",
 			"audience[0]", "token_endpoint_auth_method", "jwks", "jwks_uri", "access_token_format", "access_token_lifetime",
-			"refresh_token_lifetime", "id_token_lifetime", "backchannel_logout_uri", "introspect_any_token"),
+			"refresh_token_lifetime", "id_token_lifetime", "id_token_signed_response_alg", "backchannel_logout_uri",
+			"introspect_any_token"),
 
 		r("confidential service without its grant", svc, func(n *clients.NewClient) { n.GrantTypes = []string{} }, "grant_types"),
 	}

@@ -430,7 +430,7 @@ var settings = [...]setting{
 	{
 		key:         "oauth_access_token_alg",
 		def:         "ES256",
-		description: "The algorithm of JWT access tokens (RFC 9068): `ES256` or `RS256`. ID tokens are always RS256, as OpenID Connect requires.",
+		description: "The algorithm of JWT access tokens (RFC 9068): `ES256` or `RS256`. ID tokens are RS256, the default OpenID Connect requires, unless a client registered for ES256 ones (`id_token_signed_response_alg`). Keys of both algorithms are kept either way.",
 		parse:       choiceValue("a supported algorithm", []string{"ES256", "RS256"}, func(c *Config, v string) { c.OAuthAccessTokenAlg = v }),
 	},
 	{

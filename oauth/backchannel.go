@@ -15,7 +15,6 @@ import (
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/clients"
 	"github.com/identityd/identityd/sessions"
-	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
 )
 
@@ -130,7 +129,9 @@ func (p *Provider) deliverLogout(ctx context.Context, a LogoutArgs) error {
 		return nil
 	}
 	now := p.d.Now()
-	token, err := p.strategy.sign(signingkeys.RS256, "logout+jwt", map[string]any{
+	// Signed as the client's ID tokens are, which is what it verifies (Back-Channel
+	// Logout 1.0 §2.4).
+	token, err := p.strategy.sign(idTokenAlg(c), "logout+jwt", map[string]any{
 		"iss": p.cfg.Issuer, "aud": c.ID, "iat": now.Unix(), "exp": now.Add(logoutTokenLifetime).Unix(),
 		"jti": randomString(16), "sub": a.Subject, "sid": a.SessionID,
 		"events": map[string]any{backchannelLogoutEvent: map[string]any{}},

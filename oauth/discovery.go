@@ -29,7 +29,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"response_modes_supported":                                 []string{"query"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                                  []string{"public"},
-		"id_token_signing_alg_values_supported":                    []string{"RS256"},
+		"id_token_signing_alg_values_supported":                    []string{"RS256", "ES256"},
 		"userinfo_signing_alg_values_supported":                    []string{"none"},
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,

@@ -10,7 +10,6 @@ import (
 	josejwt "github.com/go-jose/go-jose/v3/jwt"
 
 	"github.com/identityd/identityd/clients"
-	"github.com/identityd/identityd/signingkeys"
 )
 
 // LogoutPath is the page that asks a person to confirm signing out (package ui serves
@@ -133,18 +132,19 @@ func (p *Provider) postLogoutRedirect(w http.ResponseWriter, r *http.Request, cl
 }
 
 // parseIDTokenHint verifies an ID token identityd issued — its signature with a
-// published RS256 key and its issuer, but not its expiry: apps send the last ID token
-// they have, which has often expired (RP-Initiated Logout §2).
+// published key of its algorithm (RS256 or ES256) and its issuer, but not its expiry:
+// apps send the last ID token they have, which has often expired (RP-Initiated Logout
+// §2).
 func (p *Provider) parseIDTokenHint(raw string) (idTokenHint, bool) {
 	if len(raw) > 16<<10 {
 		return idTokenHint{}, false
 	}
 	tok, err := josejwt.ParseSigned(raw)
-	if err != nil || len(tok.Headers) != 1 || tok.Headers[0].Algorithm != string(signingkeys.RS256) {
+	if err != nil || len(tok.Headers) != 1 {
 		return idTokenHint{}, false
 	}
-	key, err := p.d.Keys.Verification(tok.Headers[0].KeyID)
-	if err != nil || key.Alg != signingkeys.RS256 {
+	public, err := p.strategy.verifyIDTokenKey(tok.Headers[0].Algorithm, tok.Headers[0].KeyID)
+	if err != nil {
 		return idTokenHint{}, false
 	}
 	var (
@@ -153,7 +153,7 @@ func (p *Provider) parseIDTokenHint(raw string) (idTokenHint, bool) {
 			SessionID string `json:"sid"`
 		}
 	)
-	if err := tok.Claims(key.Public, &std, &extra); err != nil || std.Issuer != p.cfg.Issuer || std.Subject == "" {
+	if err := tok.Claims(public, &std, &extra); err != nil || std.Issuer != p.cfg.Issuer || std.Subject == "" {
 		return idTokenHint{}, false
 	}
 	return idTokenHint{subject: std.Subject, sessionID: extra.SessionID, audience: std.Audience}, true

@@ -173,7 +173,7 @@ func New(d Deps, cfg Config) (*Provider, error) {
 		refreshGrace: cfg.RefreshGrace, refreshGraceUses: cfg.RefreshGraceUses}
 	ts := &tokenStrategy{hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		keys: d.Keys, alg: cfg.AccessTokenAlg, issuer: cfg.Issuer, now: d.Now}
-	ids := idTokenSigner{ts}
+	ids := idTokenSigner{t: ts, clients: d.Clients}
 	idStrategy := &openid.DefaultStrategy{Signer: ids, Config: fc}
 	validator := openid.NewOpenIDConnectRequestValidator(ids, fc)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/identityd/identityd/clients"
 	"github.com/identityd/identityd/signingkeys"
 )
 
@@ -285,18 +286,70 @@ func unverifiedClaims(token string) (accessClaims, error) {
 	return c, json.Unmarshal(payload, &c)
 }
 
-// idTokenSigner signs and checks ID tokens for fosite's OpenID Connect handlers (RS256,
-// as OIDC requires by default), with the current RS256 key and its kid.
-type idTokenSigner struct{ t *tokenStrategy }
+// idTokenSigner signs and checks ID tokens for fosite's OpenID Connect handlers, with
+// the current key of the algorithm the client registered (RS256 unless it asked for
+// ES256) and its kid.
+type idTokenSigner struct {
+	t       *tokenStrategy
+	clients *clients.Service
+}
 
 var _ jwt.Signer = idTokenSigner{}
 
-func (i idTokenSigner) Generate(_ context.Context, claims jwt.MapClaims, _ jwt.Mapper) (string, string, error) {
-	tok, err := i.t.sign(signingkeys.RS256, "JWT", map[string]any(claims))
+func (i idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, _ jwt.Mapper) (string, string, error) {
+	tok, err := i.t.sign(i.algFor(ctx, claims), "JWT", map[string]any(claims))
 	if err != nil {
 		return "", "", err
 	}
 	return tok, tok[strings.LastIndexByte(tok, '.')+1:], nil
+}
+
+// algFor is the algorithm for an ID token with claims: the one its client registered.
+// fosite puts the client's id in aud (an ID token's audience is the client it is for);
+// the first audience that names a client decides, and RS256 — which every OpenID
+// Connect client accepts — serves when none does.
+func (i idTokenSigner) algFor(ctx context.Context, claims jwt.MapClaims) signingkeys.Alg {
+	var auds []string
+	switch a := claims["aud"].(type) {
+	case string:
+		auds = []string{a}
+	case []string:
+		auds = a
+	case []any:
+		for _, v := range a {
+			if s, ok := v.(string); ok {
+				auds = append(auds, s)
+			}
+		}
+	}
+	for _, id := range auds {
+		if c, err := i.clients.Lookup(ctx, id); err == nil {
+			return idTokenAlg(c)
+		}
+	}
+	return signingkeys.RS256
+}
+
+// idTokenAlg is the algorithm of c's ID tokens and back-channel logout tokens.
+func idTokenAlg(c clients.Client) signingkeys.Alg {
+	if c.IDTokenSignedResponseAlg == clients.AlgES256 {
+		return signingkeys.ES256
+	}
+	return signingkeys.RS256
+}
+
+// verifyIDTokenKey is the public key that verifies an ID token of identityd's whose
+// header names alg and kid: a published key of that algorithm, one of the two ID tokens
+// are signed with.
+func (t *tokenStrategy) verifyIDTokenKey(alg, kid string) (any, error) {
+	if alg != string(signingkeys.RS256) && alg != string(signingkeys.ES256) {
+		return nil, errUntrustedToken
+	}
+	key, err := t.keys.Verification(kid)
+	if err != nil || string(key.Alg) != alg {
+		return nil, errUntrustedToken
+	}
+	return key.Public, nil
 }
 
 func (i idTokenSigner) Validate(ctx context.Context, token string) (string, error) {
@@ -311,19 +364,12 @@ func (i idTokenSigner) Hash(_ context.Context, in []byte) ([]byte, error) {
 	return sum[:], nil
 }
 
-// Decode parses and verifies an ID token of identityd's (an id_token_hint): RS256 with a
-// published key only.
+// Decode parses and verifies an ID token of identityd's (an id_token_hint): RS256 or
+// ES256 with a published key of that algorithm only.
 func (i idTokenSigner) Decode(_ context.Context, token string) (*jwt.Token, error) {
 	return jwt.Parse(token, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		if t.Method != jose.RS256 {
-			return nil, errUntrustedToken
-		}
-		key, err := i.t.keys.Verification(kid)
-		if err != nil || key.Alg != signingkeys.RS256 {
-			return nil, errUntrustedToken
-		}
-		return key.Public, nil
+		return i.t.verifyIDTokenKey(string(t.Method), kid)
 	})
 }
 

@@ -22,14 +22,12 @@ func ClientsConfig(cfg *config.Config) clients.Config {
 
 // SigningKeysConfig is the signing key schedule the configuration describes. Keys stay
 // published until the longest-lived token they can have signed has expired: a client may
-// set lifetimes up to the registry's maxima, beyond the server's defaults.
+// set lifetimes up to the registry's maxima, beyond the server's defaults. Both
+// algorithms are kept whichever signs access tokens: ID tokens are RS256 unless a client
+// registered for ES256 ones.
 func SigningKeysConfig(cfg *config.Config) signingkeys.Config {
-	algs := []signingkeys.Alg{signingkeys.RS256}
-	if alg := signingkeys.Alg(cfg.OAuthAccessTokenAlg); alg != signingkeys.RS256 {
-		algs = append(algs, alg)
-	}
 	return signingkeys.Config{
-		Algs:           algs,
+		Algs:           []signingkeys.Alg{signingkeys.RS256, signingkeys.ES256},
 		RotationPeriod: cfg.SigningKeyRotation,
 		PublishLead:    cfg.SigningKeyPublishLead,
 		MaxTokenLifetime: max(cfg.OAuthAccessTokenLifetime, cfg.OAuthIDTokenLifetime,

@@ -132,6 +132,7 @@ Every refused flag is reported at once; the command then exits 2.`,
 	f.DurationVar(&accessTTL, "access-token-lifetime", 0, "how long the client's access tokens live, 1m to 24h (default: the server's)")
 	f.DurationVar(&refreshTTL, "refresh-token-lifetime", 0, "how long its refresh tokens live, 1m to 8760h (default: the server's)")
 	f.DurationVar(&idTTL, "id-token-lifetime", 0, "how long its ID tokens live, 1m to 24h (default: the server's)")
+	f.StringVar(&n.IDTokenAlg, "id-token-alg", "", "how its ID tokens are signed: RS256 (default, what every OpenID Connect client accepts) or ES256")
 	f.StringVar(&n.BackchannelLogoutURI, "backchannel-logout-uri", "", "where OpenID Connect back-channel logout tokens are POSTed")
 	f.BoolVar(&n.IntrospectAnyToken, "introspect-any-token", false, "let this confidential client (a resource server) introspect tokens of any audience")
 	f.StringVar(&output, "output", "text", "text or json (one object)")
@@ -166,8 +167,9 @@ var clientFlags = map[string]string{
 	"audience": "--audience", "token_endpoint_auth_method": "--auth-method", "jwks": "--jwks-file",
 	"jwks_uri": "--jwks-uri", "access_token_format": "--access-token-format",
 	"access_token_lifetime": "--access-token-lifetime", "refresh_token_lifetime": "--refresh-token-lifetime",
-	"id_token_lifetime": "--id-token-lifetime", "backchannel_logout_uri": "--backchannel-logout-uri",
-	"introspect_any_token": "--introspect-any-token",
+	"id_token_lifetime": "--id-token-lifetime", "id_token_signed_response_alg": "--id-token-alg",
+	"backchannel_logout_uri": "--backchannel-logout-uri",
+	"introspect_any_token":   "--introspect-any-token",
 }
 
 // flagErrors says what was wrong with each refused field in terms of the flags of
@@ -250,6 +252,7 @@ func printClient(w io.Writer, output string, c clients.Client, secret string) er
 	row("access_token_lifetime", lifetime(v.AccessTokenLifetime))
 	row("refresh_token_lifetime", lifetime(v.RefreshTokenLifetime))
 	row("id_token_lifetime", lifetime(v.IDTokenLifetime))
+	row("id_token_signed_response_alg", v.IDTokenAlg)
 	if v.BackchannelLogoutURI != "" {
 		row("backchannel_logout_uri", v.BackchannelLogoutURI)
 	}
