@@ -159,10 +159,8 @@ func TestCleanupJobDeletesExpiredTokensOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		workers := river.NewWorkers()
-		river.AddWorker(workers, admintokens.NewCleanupWorker(s))
-		q, err := jobs.New(db, jobs.Config{Workers: workers, MaxWorkers: 1, PollInterval: 50 * time.Millisecond,
-			Periodic: []*river.PeriodicJob{admintokens.CleanupJob()}})
+		q, err := jobs.New(db, jobs.Config{Workers: river.NewWorkers(), MaxWorkers: 1, PollInterval: 50 * time.Millisecond,
+			Tasks: []jobs.Task{admintokens.CleanupTask(s)}})
 		if err != nil {
 			t.Fatal(err)
 		}

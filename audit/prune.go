@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/identityd/identityd/store"
 )
 
@@ -63,35 +61,4 @@ func (l *Log) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 		first, from = false, upTo
 	}
 	return through, nil
-}
-
-// PruneArgs is the job that applies the retention period.
-type PruneArgs struct{}
-
-// Kind names the job in the queue.
-func (PruneArgs) Kind() string { return "audit.prune" }
-
-// PruneWorker prunes events older than the retention period.
-type PruneWorker struct {
-	river.WorkerDefaults[PruneArgs]
-	log       *Log
-	retention time.Duration
-}
-
-// NewPruneWorker returns a worker that keeps retention's worth of events in l.
-func NewPruneWorker(l *Log, retention time.Duration) *PruneWorker {
-	return &PruneWorker{log: l, retention: retention}
-}
-
-// Work prunes once.
-func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
-	_, err := w.log.Prune(ctx, w.log.now().Add(-w.retention))
-	return err
-}
-
-// PruneJob is the daily schedule of the pruning, run at start too.
-func PruneJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
-		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: PruneArgs{}.Kind()})
 }

@@ -7,7 +7,8 @@
 // running jobs finish.
 //
 // Domain packages define their job arguments and workers with River's types; the
-// composition root registers them here.
+// composition root registers them here. Housekeeping on a schedule (deleting what has
+// expired) is a Task: a name, an interval and a function, with no River types of its own.
 package jobs
 
 import (
@@ -34,6 +35,9 @@ type Config struct {
 	Workers *river.Workers
 	// Periodic jobs are enqueued on their schedules by whichever replica leads.
 	Periodic []*river.PeriodicJob
+	// Tasks run on their schedules too, and at start; they need Workers, to which their
+	// worker is added.
+	Tasks []Task
 	// MaxWorkers bounds how many jobs of the default queue run at once in this process.
 	MaxWorkers int
 	// Queues are further queues, by name, with how many of their jobs may run at once:
@@ -89,10 +93,21 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	periodic := cfg.Periodic
+	if len(cfg.Tasks) > 0 {
+		if cfg.Workers == nil {
+			return nil, errors.New("jobs: new: tasks need workers")
+		}
+		tasks, err := schedule(cfg.Workers, cfg.Tasks)
+		if err != nil {
+			return nil, err
+		}
+		periodic = append(append([]*river.PeriodicJob(nil), periodic...), tasks...)
+	}
 	rc := &river.Config{
 		Logger:            logger,
 		FetchPollInterval: cfg.PollInterval,
-		PeriodicJobs:      cfg.Periodic,
+		PeriodicJobs:      periodic,
 		// Our own job kinds are few and known; River's check that every kind in the
 		// table has a worker would fail on jobs left by a newer version mid-rollout.
 		SkipUnknownJobCheck: true,

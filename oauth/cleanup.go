@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/store"
 )
 
@@ -62,32 +61,12 @@ const CleanupInterval = 10 * time.Minute
 // cleanupBatch bounds each delete statement.
 const cleanupBatch = 1000
 
-// CleanupArgs is the job that deletes expired rows.
-type CleanupArgs struct{}
-
-// Kind names the job in the queue.
-func (CleanupArgs) Kind() string { return "oauth.cleanup" }
-
-// CleanupWorker runs CleanupArgs jobs.
-type CleanupWorker struct {
-	river.WorkerDefaults[CleanupArgs]
-	p *Provider
-}
-
-// NewCleanupWorker returns a worker that deletes p's expired rows.
-func NewCleanupWorker(p *Provider) *CleanupWorker { return &CleanupWorker{p: p} }
-
-// Work deletes every expired row.
-func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) error {
-	if _, err := w.p.DeleteExpired(ctx, cleanupBatch); err != nil {
-		return fmt.Errorf("oauth: cleanup: %w", err)
-	}
-	return nil
-}
-
-// CleanupJob is the periodic schedule for the cleanup, run once at start too.
-func CleanupJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(CleanupInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: CleanupArgs{}.Kind()})
+// CleanupTask deletes p's expired rows every CleanupInterval.
+func CleanupTask(p *Provider) jobs.Task {
+	return jobs.Task{Name: "oauth.cleanup", Every: CleanupInterval, Run: func(ctx context.Context) error {
+		if _, err := p.DeleteExpired(ctx, cleanupBatch); err != nil {
+			return fmt.Errorf("oauth: cleanup: %w", err)
+		}
+		return nil
+	}}
 }

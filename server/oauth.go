@@ -36,10 +36,9 @@ func SigningKeysConfig(cfg *config.Config) signingkeys.Config {
 }
 
 // newClientsAndKeys builds the client registry and the signing keys, making the first
-// keys if there are none (once the schema is current), and registers the keys'
-// maintenance job. Both keep caches that other replicas' changes must reach: their
-// listeners run while the server serves.
-func (s *Server) newClientsAndKeys(ctx context.Context, cfg *config.Config, workers *river.Workers,
+// keys if there are none (once the schema is current). Both keep caches that other
+// replicas' changes must reach: their listeners run while the server serves.
+func (s *Server) newClientsAndKeys(ctx context.Context, cfg *config.Config,
 	schemaCurrent bool) (*clients.Service, *signingkeys.Service, error) {
 	registry := clients.New(s.db, s.audit, time.Now, ClientsConfig(cfg))
 	keys, err := signingkeys.New(s.db, s.kr, s.audit, time.Now, SigningKeysConfig(cfg))
@@ -51,7 +50,6 @@ func (s *Server) newClientsAndKeys(ctx context.Context, cfg *config.Config, work
 			return nil, nil, fmt.Errorf("server: signing keys: %w", err)
 		}
 	}
-	river.AddWorker(workers, signingkeys.NewMaintainWorker(keys))
 	s.background = append(s.background,
 		func(ctx context.Context) { registry.Listen(ctx, s.log.With(slog.String("component", "clients"))) },
 		func(ctx context.Context) { keys.Listen(ctx, s.log.With(slog.String("component", "signingkeys"))) })
@@ -93,7 +91,6 @@ func (s *Server) newProvider(ctx context.Context, cfg *config.Config, d oauth.De
 	}
 	d.Users.AddRevoker(p)
 	river.AddWorker(workers, oauth.NewLogoutWorker(p))
-	river.AddWorker(workers, oauth.NewCleanupWorker(p))
 	queues[oauth.LogoutQueue] = cfg.JobsMaxWorkers
 	s.background = append(s.background, p.Listen)
 	return p, nil

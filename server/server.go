@@ -130,15 +130,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
-	river.AddWorker(workers, admintokens.NewCleanupWorker(tokens))
 	river.AddWorker(workers, webhooks.NewWorker(hooks))
-	river.AddWorker(workers, webhooks.NewCleanupWorker(hooks))
-	river.AddWorker(workers, users.NewCleanupWorker(accounts))
 	browserSessions, loginFlows, err := s.newSessions(cfg, accounts)
 	if err != nil {
 		return nil, err
 	}
-	registry, keys, err := s.newClientsAndKeys(ctx, cfg, workers, schemaCurrent)
+	registry, keys, err := s.newClientsAndKeys(ctx, cfg, schemaCurrent)
 	if err != nil {
 		return nil, err
 	}
@@ -152,17 +149,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 	if err != nil {
 		return nil, err
 	}
-	river.AddWorker(workers, sessions.NewCleanupWorker(browserSessions))
-	river.AddWorker(workers, flows.NewCleanupWorker(loginFlows))
-	periodic := []*river.PeriodicJob{admintokens.CleanupJob(), webhooks.CleanupJob(), users.CleanupJob(),
-		sessions.CleanupJob(), flows.CleanupJob(), signingkeys.MaintainJob(), oauth.CleanupJob()}
+	tasks := []jobs.Task{admintokens.CleanupTask(tokens), webhooks.CleanupTask(hooks), users.CleanupTask(accounts),
+		sessions.CleanupTask(browserSessions), flows.CleanupTask(loginFlows), signingkeys.MaintainTask(keys),
+		oauth.CleanupTask(provider)}
 	if cfg.AuditRetention > 0 {
-		river.AddWorker(workers, audit.NewPruneWorker(s.audit, cfg.AuditRetention))
-		periodic = append(periodic, audit.PruneJob())
+		tasks = append(tasks, jobs.Task{Name: "audit.prune", Every: 24 * time.Hour, Run: func(ctx context.Context) error {
+			_, err := s.audit.Prune(ctx, time.Now().Add(-cfg.AuditRetention))
+			return err
+		}})
 	}
 	s.queue, err = jobs.New(s.db, jobs.Config{
 		Workers:    workers,
-		Periodic:   periodic,
+		Tasks:      tasks,
 		MaxWorkers: cfg.JobsMaxWorkers,
 		// Deliveries and mail wait on other people's servers; queues of their own keep a
 		// slow receiver from holding up every other job.

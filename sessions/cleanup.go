@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/store"
 )
 
@@ -52,33 +51,12 @@ const CleanupInterval = time.Hour
 // cleanupBatch bounds each delete statement.
 const cleanupBatch = 500
 
-// CleanupArgs is the job that deletes expired sessions.
-type CleanupArgs struct{}
-
-// Kind names the job in the queue.
-func (CleanupArgs) Kind() string { return "sessions.cleanup" }
-
-// CleanupWorker runs CleanupArgs jobs.
-type CleanupWorker struct {
-	river.WorkerDefaults[CleanupArgs]
-	sessions *Service
-}
-
-// NewCleanupWorker returns a worker that deletes expired sessions through s.
-func NewCleanupWorker(s *Service) *CleanupWorker { return &CleanupWorker{sessions: s} }
-
-// Work deletes every expired session.
-func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) error {
-	if _, err := w.sessions.DeleteExpired(ctx, cleanupBatch); err != nil {
-		return fmt.Errorf("sessions: cleanup: %w", err)
-	}
-	return nil
-}
-
-// CleanupJob is the periodic schedule for the cleanup, run once at start too so that a
-// server that restarts often still cleans up.
-func CleanupJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(CleanupInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: CleanupArgs{}.Kind()})
+// CleanupTask deletes expired sessions every CleanupInterval.
+func CleanupTask(s *Service) jobs.Task {
+	return jobs.Task{Name: "sessions.cleanup", Every: CleanupInterval, Run: func(ctx context.Context) error {
+		if _, err := s.DeleteExpired(ctx, cleanupBatch); err != nil {
+			return fmt.Errorf("sessions: cleanup: %w", err)
+		}
+		return nil
+	}}
 }

@@ -100,10 +100,8 @@ func TestCleanupJobDeletesExpiredSessions(t *testing.T) {
 		_, old := f.establish(t, "", uid, false)
 		f.clock.Advance(time.Hour)
 		_, fresh := f.establish(t, "", uid, false)
-		workers := river.NewWorkers()
-		river.AddWorker(workers, sessions.NewCleanupWorker(f.svc))
-		q, err := jobs.New(db, jobs.Config{Workers: workers, MaxWorkers: 1, PollInterval: 50 * time.Millisecond,
-			Periodic: []*river.PeriodicJob{sessions.CleanupJob()}})
+		q, err := jobs.New(db, jobs.Config{Workers: river.NewWorkers(), MaxWorkers: 1, PollInterval: 50 * time.Millisecond,
+			Tasks: []jobs.Task{sessions.CleanupTask(f.svc)}})
 		if err != nil {
 			t.Fatal(err)
 		}

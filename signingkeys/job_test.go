@@ -17,10 +17,8 @@ func TestTheMaintainJobMakesKeysAtStart(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s := newService(t, db, time.Now, esOnly(), nil)
-		workers := river.NewWorkers()
-		river.AddWorker(workers, signingkeys.NewMaintainWorker(s))
-		q, err := jobs.New(db, jobs.Config{Workers: workers, MaxWorkers: 1, PollInterval: 50 * time.Millisecond,
-			Periodic: []*river.PeriodicJob{signingkeys.MaintainJob()}})
+		q, err := jobs.New(db, jobs.Config{Workers: river.NewWorkers(), MaxWorkers: 1, PollInterval: 50 * time.Millisecond,
+			Tasks: []jobs.Task{signingkeys.MaintainTask(s)}})
 		if err != nil {
 			t.Fatal(err)
 		}

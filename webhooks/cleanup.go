@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
+	"github.com/identityd/identityd/jobs"
 )
 
 // DeliveryRetention is how long the delivery log keeps finished deliveries. Pending ones
@@ -32,30 +32,10 @@ func (s *Service) DeleteFinishedBefore(ctx context.Context, cutoff time.Time) (i
 	}
 }
 
-// CleanupArgs is the job that trims the delivery log.
-type CleanupArgs struct{}
-
-// Kind names the job in the queue.
-func (CleanupArgs) Kind() string { return "webhooks.cleanup" }
-
-// CleanupWorker runs CleanupArgs jobs.
-type CleanupWorker struct {
-	river.WorkerDefaults[CleanupArgs]
-	s *Service
-}
-
-// NewCleanupWorker returns a worker that trims s's delivery log.
-func NewCleanupWorker(s *Service) *CleanupWorker { return &CleanupWorker{s: s} }
-
-// Work deletes the deliveries older than DeliveryRetention.
-func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) error {
-	_, err := w.s.DeleteFinishedBefore(ctx, w.s.now().Add(-DeliveryRetention))
-	return err
-}
-
-// CleanupJob is the daily schedule of the cleanup, run at start too.
-func CleanupJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
-		func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: CleanupArgs{}.Kind()})
+// CleanupTask trims the delivery log to DeliveryRetention, daily.
+func CleanupTask(s *Service) jobs.Task {
+	return jobs.Task{Name: "webhooks.cleanup", Every: 24 * time.Hour, Run: func(ctx context.Context) error {
+		_, err := s.DeleteFinishedBefore(ctx, s.now().Add(-DeliveryRetention))
+		return err
+	}}
 }
