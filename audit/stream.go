@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -92,50 +90,15 @@ func (h *Hub) Listen(ctx context.Context, l *Log, logger *slog.Logger) {
 			}
 		}
 	}
-	backoff := time.Second
-	for ctx.Err() == nil {
-		err := h.listenOnce(ctx, l, refresh)
-		if ctx.Err() != nil {
-			return
-		}
-		logger.Warn("audit: lost the notification connection; retrying", slog.String("error", err.Error()),
-			slog.Duration("retry_in", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
-}
-
-func (h *Hub) listenOnce(ctx context.Context, l *Log, refresh func()) error {
-	conn, err := l.db.PgxPool().Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	refresh() // seals made while we were not listening
-	for {
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		n, err := conn.Conn().WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			if seq, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil {
+	resync := func(context.Context) error { refresh(); return nil }
+	l.db.Listen(ctx, store.Subscription{Channel: notifyChannel, Idle: 5 * time.Second, Logger: logger,
+		Synced: resync, OnIdle: resync,
+		Notified: func(_ context.Context, payload string) error {
+			if seq, err := strconv.ParseInt(payload, 10, 64); err == nil {
 				h.Advance(seq)
 			}
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded):
-			refresh()
-		default:
-			return err
-		}
-	}
+			return nil
+		}})
 }
 
 // Head returns the sequence number of the newest sealed event, 0 before the first.

@@ -165,7 +165,7 @@ func replica(t *testing.T, url string, clock *testclock.Clock) *clients.Service 
 func waitListening(t *testing.T, db *store.DB, n int) {
 	t.Helper()
 	waitFor(t, "the listeners", 10*time.Second, func() bool {
-		return storetest.Count(t, db, `pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN identityd_clients'`) == n
+		return storetest.Count(t, db, `pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "identityd_clients"'`) == n
 	})
 }
 

@@ -2,11 +2,8 @@ package clients
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/identityd/identityd/store"
 )
@@ -36,69 +33,8 @@ func notify(tx *store.Tx, id string) {
 // the connection is lost, logging to log (nil discards). On SQLite, where one server
 // owns the database, it returns at once; CacheTTL bounds what a CLI changes beside it.
 func (s *Service) Listen(ctx context.Context, log *slog.Logger) {
-	if s.db.Dialect() != store.Postgres {
-		return
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	backoff := time.Second
-	for {
-		listened, err := s.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if listened {
-			backoff = time.Second
-		}
-		log.Warn("clients: lost the notification connection; retrying", slog.String("error", err.Error()),
-			slog.Duration("retry_in", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
-}
-
-// listenOnce listens on a connection of its own, outside the pool so that it takes no
-// connection from requests and its LISTEN never leaks into one, until the connection
-// fails or ctx ends. listened reports whether it got as far as listening.
-func (s *Service) listenOnce(ctx context.Context) (listened bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, s.db.PgxPool().Config().ConnConfig)
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return false, err
-	}
-	s.cache.flush()
-	for {
-		wctx, cancel := context.WithTimeout(ctx, pingEvery)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if n != nil {
-			s.cache.invalidate(n.Payload)
-		}
-		switch {
-		case err == nil:
-		case ctx.Err() != nil:
-			return true, ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded):
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return true, err
-			}
-		default:
-			return true, err
-		}
-	}
+	s.db.Listen(ctx, store.Subscription{Channel: notifyChannel, Idle: pingEvery, Logger: log,
+		Synced:   func(context.Context) error { s.cache.flush(); return nil },
+		Notified: func(_ context.Context, id string) error { s.cache.invalidate(id); return nil },
+	})
 }

@@ -68,7 +68,7 @@ var settings = [...]setting{
 	{
 		key:         "database_max_conns",
 		def:         "20",
-		description: "Most database connections open at once (on SQLite, the read pool beside the one writer). 4 to 1000: on PostgreSQL the job queue's listener and the migration lock each hold one.",
+		description: "Most database connections open at once (on SQLite, the read pool beside the one writer). 4 to 1000: on PostgreSQL the job queue's listener and the migration lock each hold one. Each server also keeps four connections of its own, outside this pool, that follow other replicas' changes (audit seals, signing keys, clients, token revocations).",
 		parse:       intValue(4, 1000, func(c *Config, v int) { c.DatabaseMaxConns = v }),
 	},
 	{

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/identityd/identityd/store"
 )
 
@@ -167,50 +165,11 @@ func (r *revocations) run(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// listen follows revocationChannel, reconnecting after a lost connection (and reloading
-// the whole list then, since announcements may have been missed meanwhile).
+// listen follows revocationChannel: a key announced is looked up at once, and after a
+// lost connection the whole list is reloaded, since announcements may have been missed
+// meanwhile.
 func (r *revocations) listen(ctx context.Context, log *slog.Logger) {
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		log.WarnContext(ctx, "oauth: revocation announcements lost; reconnecting", slog.String("error", err.Error()))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-		if err := r.load(ctx); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "oauth: could not reload the revocation list", slog.String("error", err.Error()))
-		}
-	}
-}
-
-func (r *revocations) listenOnce(ctx context.Context) error {
-	conn, err := r.db.PgxPool().Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{revocationChannel}.Sanitize()); err != nil {
-		return err
-	}
-	// Announced before LISTEN took effect would be missed: reload once listening.
-	if err := r.load(ctx); err != nil {
-		return err
-	}
-	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
-		if err != nil {
-			// The connection may be mid-protocol; do not return it to the pool as is.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-			return err
-		}
-		if err := r.lookup(ctx, n.Payload); err != nil {
-			return err
-		}
-	}
+	r.db.Listen(ctx, store.Subscription{Channel: revocationChannel, Logger: log, Synced: r.load, Notified: r.lookup})
 }
 
 // deleteExpired forgets keys whose tokens have all expired, batch rows at a time.

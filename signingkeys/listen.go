@@ -2,8 +2,6 @@ package signingkeys
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -29,47 +27,9 @@ func (s *Service) Listen(ctx context.Context, log *slog.Logger) {
 			}
 		}
 	}
-	backoff := time.Second
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, log)
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("signingkeys: lost the notification connection; retrying", slog.String("error", err.Error()),
-			slog.Duration("retry_in", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
-}
-
-// listenOnce listens on one connection until it fails or ctx ends.
-func (s *Service) listenOnce(ctx context.Context, log *slog.Logger) error {
-	conn, err := s.db.PgxPool().Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	s.reloadLogged(ctx, log) // changes made while nobody was listening
-	for {
-		wctx, cancel := context.WithTimeout(ctx, s.cfg.ReloadEvery)
-		_, err := conn.Conn().WaitForNotification(wctx)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err == nil, errors.Is(err, context.DeadlineExceeded):
-			s.reloadLogged(ctx, log)
-		default:
-			return err
-		}
-	}
+	reload := func(ctx context.Context) error { s.reloadLogged(ctx, log); return nil }
+	s.db.Listen(ctx, store.Subscription{Channel: notifyChannel, Idle: s.cfg.ReloadEvery, Logger: log,
+		Synced: reload, Notified: func(ctx context.Context, _ string) error { return reload(ctx) }, OnIdle: reload})
 }
 
 // reloadLogged reloads the keys, logging a failure.
