@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -65,29 +65,18 @@ A token is shown once, when it is created; identityd keeps only its SHA-256.`,
 		Short: "List tokens (never their secrets)",
 		Args:  exactArgs(0),
 		RunE: withTokens(func(cmd *cobra.Command, _ []string, s *admintokens.Service) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("--output must be table or json")}
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
 			}
-			var all []admintokens.Token
-			cursor := ""
-			for {
-				page, err := s.List(cmd.Context(), admintokens.MaxPageSize, cursor)
-				if err != nil {
-					return err
-				}
-				all = append(all, page.Tokens...)
-				if cursor = page.Next; cursor == "" {
-					break
-				}
+			all, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) ([]admintokens.Token, string, error) {
+				page, err := s.List(ctx, admintokens.MaxPageSize, cursor)
+				return page.Tokens, page.Next, err
+			})
+			if err != nil {
+				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				for _, t := range all {
-					if err := enc.Encode(t); err != nil {
-						return err
-					}
-				}
-				return nil
+				return jsonLines(e.stdout, all, itself)
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,16 +53,6 @@ type clientsRunner = func(fn func(cmd *cobra.Command, args []string, s *clients.
 type clientWithSecret struct {
 	api.Client
 	ClientSecret string `json:"client_secret,omitempty"`
-}
-
-// checkOutput refuses an --output other than the ones a command knows.
-func checkOutput(output string, allowed ...string) error {
-	for _, a := range allowed {
-		if output == a {
-			return nil
-		}
-	}
-	return usageError{fmt.Errorf("--output must be %s", strings.Join(allowed, " or "))}
 }
 
 func newClientsCreateCmd(e *env, withClients clientsRunner) *cobra.Command {
@@ -285,26 +276,15 @@ func newClientsListCmd(e *env, withClients clientsRunner) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			var all []clients.Client
-			cursor := ""
-			for {
-				page, err := s.List(cmd.Context(), clients.MaxPageSize, cursor)
-				if err != nil {
-					return err
-				}
-				all = append(all, page.Clients...)
-				if cursor = page.Next; cursor == "" {
-					break
-				}
+			all, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) ([]clients.Client, string, error) {
+				page, err := s.List(ctx, clients.MaxPageSize, cursor)
+				return page.Clients, page.Next, err
+			})
+			if err != nil {
+				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				for _, c := range all {
-					if err := enc.Encode(api.FromClient(c)); err != nil {
-						return err
-					}
-				}
-				return nil
+				return jsonLines(e.stdout, all, func(c clients.Client) any { return api.FromClient(c) })
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tAUTH\tGRANTS\tFIRST PARTY\tCREATED")

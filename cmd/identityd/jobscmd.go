@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,8 +25,8 @@ func newJobsCmd(e *env) *cobra.Command {
 		Short: "List jobs, newest first (--state discarded shows jobs that used up their attempts)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("--output must be table or json")}
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
 			}
 			if p.State != "" && !slices.Contains(jobs.States, p.State) {
 				return usageError{fmt.Errorf("--state must be one of %s", strings.Join(jobs.States, ", "))}
@@ -49,13 +48,7 @@ func newJobsCmd(e *env) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				for _, j := range list {
-					if err := enc.Encode(j); err != nil {
-						return err
-					}
-				}
-				return nil
+				return jsonLines(e.stdout, list, itself)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tCREATED\tLAST ERROR")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,13 +59,7 @@ the embedded database.`,
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				for _, k := range keys {
-					if err := enc.Encode(api.FromSigningKey(k)); err != nil {
-						return err
-					}
-				}
-				return nil
+				return jsonLines(e.stdout, keys, func(k signingkeys.Key) any { return api.FromSigningKey(k) })
 			}
 			at := func(t *time.Time) string {
 				if t == nil {

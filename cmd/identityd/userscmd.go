@@ -134,8 +134,8 @@ func newUsersListCmd(e *env, withUsers usersRunner) *cobra.Command {
 		Short: "List users, newest first, or search them",
 		Args:  exactArgs(0),
 		RunE: withUsers(func(cmd *cobra.Command, _ []string, s *users.Service) error {
-			if output != "table" && output != "json" {
-				return usageError{errors.New("--output must be table or json")}
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
 			}
 			switch verified {
 			case "":
@@ -167,13 +167,7 @@ func newUsersListCmd(e *env, withUsers usersRunner) *cobra.Command {
 				}
 			}
 			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				for _, u := range all {
-					if err := enc.Encode(u); err != nil {
-						return err
-					}
-				}
-				return nil
+				return jsonLines(e.stdout, all, itself)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tUSERNAME\tNAME\tSTATUS\tCREATED\tLAST LOGIN")
