@@ -28,6 +28,7 @@ import (
 	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/users"
+	"github.com/identityd/identityd/validation"
 	"github.com/identityd/identityd/webhooks"
 )
 
@@ -134,6 +135,16 @@ func (h *handlers) classify(ctx context.Context, op string, err error) failure {
 		slog.String("request_id", id), slog.String("error", err.Error()))
 	return failure{status: http.StatusInternalServerError,
 		detail: "The server failed to answer this request; quote request id " + id + " when reporting it."}
+}
+
+// fieldProblems is the 422 problem of a refusal that names each field, one detail per
+// field at the location locate gives it (body.name, query.limit).
+func fieldProblems(ve *validation.Error, locate func(field string) string) error {
+	details := make([]error, 0, len(ve.Errors))
+	for _, f := range ve.Errors {
+		details = append(details, &huma.ErrorDetail{Location: locate(f.Field), Message: f.Reason})
+	}
+	return huma.Error422UnprocessableEntity("validation failed", details...)
 }
 
 // fail is classify for handlers, which return errors to huma.

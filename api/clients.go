@@ -133,15 +133,12 @@ func (h *handlers) clientFail(ctx context.Context, op string, err error) error {
 	var ve *clients.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		details := make([]error, 0, len(ve.Errors))
-		for _, f := range ve.Errors {
-			loc := "body." + f.Field
-			if f.Field == "limit" {
-				loc = "query.limit"
+		return fieldProblems(ve, func(field string) string {
+			if field == "limit" {
+				return "query.limit"
 			}
-			details = append(details, &huma.ErrorDetail{Location: loc, Message: f.Reason})
-		}
-		return huma.Error422UnprocessableEntity("validation failed", details...)
+			return "body." + field
+		})
 	case errors.Is(err, clients.ErrNotFound):
 		return huma.Error404NotFound("No client has this client_id.")
 	case errors.Is(err, clients.ErrBadCursor):

@@ -108,11 +108,7 @@ func (h *handlers) userFail(ctx context.Context, op, in string, err error) error
 	)
 	switch {
 	case errors.As(err, &ve):
-		details := make([]error, 0, len(ve.Errors))
-		for _, f := range ve.Errors {
-			details = append(details, &huma.ErrorDetail{Location: in + "." + f.Field, Message: f.Reason})
-		}
-		return huma.Error422UnprocessableEntity("validation failed", details...)
+		return fieldProblems(ve, func(field string) string { return in + "." + field })
 	case errors.As(err, &ce):
 		return huma.Error409Conflict("Another user already has this " + ce.Field + ".")
 	case errors.Is(err, users.ErrNotFound):

@@ -41,7 +41,7 @@ var signingAlgs = map[string][]string{
 // (unknown members and duplicate spellings of a member go), or nil when it was refused.
 func checkJWKS(errs *fieldErrors, raw []byte) []byte {
 	if len(raw) > MaxJWKSBytes {
-		errs.add("jwks", fmt.Sprintf("must be at most %d KiB", MaxJWKSBytes>>10))
+		errs.Add("jwks", fmt.Sprintf("must be at most %d KiB", MaxJWKSBytes>>10))
 		return nil
 	}
 	var set struct {
@@ -49,15 +49,15 @@ func checkJWKS(errs *fieldErrors, raw []byte) []byte {
 	}
 	if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || trimmed[0] != '{' ||
 		json.Unmarshal(trimmed, &set) != nil || set.Keys == nil {
-		errs.add("jwks", `must be a JWK Set: a JSON object with a "keys" array`)
+		errs.Add("jwks", `must be a JWK Set: a JSON object with a "keys" array`)
 		return nil
 	}
 	switch {
 	case len(set.Keys) == 0:
-		errs.add("jwks", "must hold at least one key")
+		errs.Add("jwks", "must hold at least one key")
 		return nil
 	case len(set.Keys) > MaxJWKSKeys:
-		errs.add("jwks", fmt.Sprintf("must hold at most %d keys", MaxJWKSKeys))
+		errs.Add("jwks", fmt.Sprintf("must hold at most %d keys", MaxJWKSKeys))
 		return nil
 	}
 	before := len(*errs)
@@ -73,7 +73,7 @@ func checkJWKS(errs *fieldErrors, raw []byte) []byte {
 			kids[key.KeyID] = i
 		}
 		if reason != "" {
-			errs.add(field, reason)
+			errs.Add(field, reason)
 			continue
 		}
 		keys = append(keys, key)
@@ -85,7 +85,7 @@ func checkJWKS(errs *fieldErrors, raw []byte) []byte {
 	if err != nil {
 		// go-jose marshals every public RSA and EC key it parsed; a failure here is a
 		// key it cannot write back, which must not be stored either.
-		errs.add("jwks", "could not be re-encoded")
+		errs.Add("jwks", "could not be re-encoded")
 		return nil
 	}
 	return out

@@ -109,7 +109,7 @@ type Page struct {
 // repeat nor shift later pages.
 func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
 	if limit < 1 || limit > MaxPageSize {
-		return Page{}, &ValidationError{Errors: []FieldError{{"limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize)}}}
+		return Page{}, &ValidationError{Scope: scope, Errors: []FieldError{{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxPageSize)}}}
 	}
 	q, args, err := store.PageNewestFirst(`SELECT `+clientColumns+` FROM oauth_clients`, nil, false, limit, cursor)
 	if err != nil {

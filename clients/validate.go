@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/identityd/identityd/validation"
 )
 
 // Limits on what a client may hold. They are generous for real apps and keep a single
@@ -31,37 +33,17 @@ var customScope = regexp.MustCompile(`^[a-z0-9][a-z0-9._:-]{0,63}$`)
 // FieldError is one reason one field was refused, in words for the caller. Field is the
 // registration's name for it (redirect_uris, jwks_uri), with an index for one item of a
 // list (redirect_uris[2], jwks.keys[0]).
-type FieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
+type FieldError = validation.FieldError
 
 // ValidationError lists every field that was refused, so a caller can fix them all at
 // once.
-type ValidationError struct {
-	Errors []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Errors))
-	for i, f := range e.Errors {
-		parts[i] = f.Field + ": " + f.Reason
-	}
-	return "clients: " + strings.Join(parts, "; ")
-}
+type ValidationError = validation.Error
 
 // fieldErrors collects refusals while a registration is checked.
-type fieldErrors []FieldError
+type fieldErrors = validation.Fields
 
-func (f *fieldErrors) add(field, reason string) { *f = append(*f, FieldError{field, reason}) }
-
-// err is nil when nothing was refused.
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return &ValidationError{Errors: f}
-}
+// scope begins the messages of this package's validation errors.
+const scope = "clients"
 
 // prepare applies the defaults to c and checks the whole registration, so that rules
 // between fields hold whichever of them a change touched. It re-encodes c.JWKS from the
@@ -88,7 +70,7 @@ func (s *Service) prepare(c *Client) error {
 	}
 
 	if reason := checkName(c.Name); reason != "" {
-		errs.add("name", reason)
+		errs.Add("name", reason)
 	}
 	redirect := func(raw string) string { return s.checkRedirectURI(raw, c.Public) }
 	checkList(&errs, "redirect_uris", c.RedirectURIs, MaxRedirectURIs, redirect)
@@ -98,25 +80,25 @@ func (s *Service) prepare(c *Client) error {
 	checkList(&errs, "audience", c.Audience, MaxAudience, checkAudience)
 	checkAuthentication(&errs, c)
 	if c.AccessTokenFormat != FormatJWT && c.AccessTokenFormat != FormatOpaque {
-		errs.add("access_token_format", `must be "jwt" or "opaque"`)
+		errs.Add("access_token_format", `must be "jwt" or "opaque"`)
 	}
 	checkLifetime(&errs, "access_token_lifetime", c.AccessTokenLifetime, MaxAccessLifetime)
 	checkLifetime(&errs, "refresh_token_lifetime", c.RefreshTokenLifetime, MaxRefreshLifetime)
 	checkLifetime(&errs, "id_token_lifetime", c.IDTokenLifetime, MaxIDTokenLifetime)
 	if c.IDTokenSignedResponseAlg != AlgRS256 && c.IDTokenSignedResponseAlg != AlgES256 {
-		errs.add("id_token_signed_response_alg", `must be "RS256" or "ES256"`)
+		errs.Add("id_token_signed_response_alg", `must be "RS256" or "ES256"`)
 	}
 	if c.BackchannelLogoutURI != "" {
 		if reason := s.checkBackchannelURI(c.BackchannelLogoutURI); reason != "" {
-			errs.add("backchannel_logout_uri", reason)
+			errs.Add("backchannel_logout_uri", reason)
 		}
 	}
 	if c.IntrospectAnyToken && c.Public {
 		// Introspection needs an authenticated caller (RFC 7662 §2.1); anyone can claim
 		// to be a public client.
-		errs.add("introspect_any_token", "is only for confidential clients: a public client cannot authenticate")
+		errs.Add("introspect_any_token", "is only for confidential clients: a public client cannot authenticate")
 	}
-	return errs.err()
+	return errs.Err(scope)
 }
 
 // list is s as stored: never nil, so that an empty list is [] in JSON, not null.
@@ -152,19 +134,19 @@ func checkName(name string) string {
 // as a whole, so that a huge one costs no work per item and yields one error.
 func checkList(errs *fieldErrors, field string, items []string, limit int, check func(string) string) {
 	if len(items) > limit {
-		errs.add(field, fmt.Sprintf("must hold at most %d entries", limit))
+		errs.Add(field, fmt.Sprintf("must hold at most %d entries", limit))
 		return
 	}
 	seen := make(map[string]int, len(items))
 	for i, item := range items {
 		name := fmt.Sprintf("%s[%d]", field, i)
 		if j, ok := seen[item]; ok {
-			errs.add(name, fmt.Sprintf("repeats %s[%d]", field, j))
+			errs.Add(name, fmt.Sprintf("repeats %s[%d]", field, j))
 			continue
 		}
 		seen[item] = i
 		if reason := check(item); reason != "" {
-			errs.add(name, reason)
+			errs.Add(name, reason)
 		}
 	}
 }
@@ -181,18 +163,18 @@ func checkGrantTypes(errs *fieldErrors, c *Client) {
 		return "must be authorization_code, refresh_token or client_credentials"
 	})
 	if len(c.GrantTypes) == 0 {
-		errs.add("grant_types", "must hold at least one grant type")
+		errs.Add("grant_types", "must hold at least one grant type")
 	}
 	if has[GrantClientCredentials] && c.Public {
 		// A public client cannot keep a credential, so a token it got on its own
 		// behalf would be anyone's (OAuth 2.1 §4.2).
-		errs.add("grant_types", "client_credentials is only for confidential clients")
+		errs.Add("grant_types", "client_credentials is only for confidential clients")
 	}
 	if has[GrantRefreshToken] && !has[GrantAuthorizationCode] {
-		errs.add("grant_types", "refresh_token needs authorization_code: refresh tokens are issued with authorization codes")
+		errs.Add("grant_types", "refresh_token needs authorization_code: refresh tokens are issued with authorization codes")
 	}
 	if has[GrantAuthorizationCode] && len(c.RedirectURIs) == 0 {
-		errs.add("redirect_uris", "must hold at least one URI for the authorization_code grant")
+		errs.Add("redirect_uris", "must hold at least one URI for the authorization_code grant")
 	}
 }
 
@@ -222,31 +204,31 @@ func checkAuthentication(errs *fieldErrors, c *Client) {
 	const field = "token_endpoint_auth_method"
 	switch m := c.TokenEndpointAuthMethod; {
 	case c.Public && m != AuthNone:
-		errs.add(field, `must be "none" for a public client, which has no credentials`)
+		errs.Add(field, `must be "none" for a public client, which has no credentials`)
 	case !c.Public && m == AuthNone:
-		errs.add(field, "a confidential client must authenticate: use client_secret_basic, client_secret_post or private_key_jwt")
+		errs.Add(field, "a confidential client must authenticate: use client_secret_basic, client_secret_post or private_key_jwt")
 	case !c.Public && !usesSecret(m) && m != AuthPrivateKeyJWT:
-		errs.add(field, "must be client_secret_basic, client_secret_post or private_key_jwt")
+		errs.Add(field, "must be client_secret_basic, client_secret_post or private_key_jwt")
 	}
 	if c.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
 		if c.JWKS != nil {
-			errs.add("jwks", "is only for clients that authenticate with private_key_jwt")
+			errs.Add("jwks", "is only for clients that authenticate with private_key_jwt")
 		}
 		if c.JWKSURI != "" {
-			errs.add("jwks_uri", "is only for clients that authenticate with private_key_jwt")
+			errs.Add("jwks_uri", "is only for clients that authenticate with private_key_jwt")
 		}
 		return
 	}
 	switch {
 	case c.JWKS == nil && c.JWKSURI == "":
-		errs.add("jwks", "private_key_jwt needs the client's public keys: set jwks or jwks_uri")
+		errs.Add("jwks", "private_key_jwt needs the client's public keys: set jwks or jwks_uri")
 	case c.JWKS != nil && c.JWKSURI != "":
-		errs.add("jwks_uri", "must not be set together with jwks: give the keys or where to fetch them, not both")
+		errs.Add("jwks_uri", "must not be set together with jwks: give the keys or where to fetch them, not both")
 	case c.JWKS != nil:
 		c.JWKS = checkJWKS(errs, c.JWKS)
 	default:
 		if reason := checkJWKSURI(c.JWKSURI); reason != "" {
-			errs.add("jwks_uri", reason)
+			errs.Add("jwks_uri", reason)
 		}
 	}
 }
@@ -258,9 +240,9 @@ func checkLifetime(errs *fieldErrors, field string, d, maxLifetime time.Duration
 	switch {
 	case d == 0:
 	case d < MinTokenLifetime || d > maxLifetime:
-		errs.add(field, fmt.Sprintf("must be 0 (the server's default) or between %s and %s", fmtDuration(MinTokenLifetime), fmtDuration(maxLifetime)))
+		errs.Add(field, fmt.Sprintf("must be 0 (the server's default) or between %s and %s", fmtDuration(MinTokenLifetime), fmtDuration(maxLifetime)))
 	case d%time.Second != 0:
-		errs.add(field, "must be a whole number of seconds")
+		errs.Add(field, "must be a whole number of seconds")
 	}
 }
 

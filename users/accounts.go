@@ -89,38 +89,38 @@ func (s *Service) checkNew(n NewUser) (NewUser, json.RawMessage, error) {
 	var fe fieldErrors
 	email, why := checkEmail(n.Email)
 	if why != "" {
-		fe.add("email", why)
+		fe.Add("email", why)
 	}
 	n.Email = email
 	if n.Username != "" {
 		u, why := checkUsername(n.Username)
 		if why != "" {
-			fe.add("username", why)
+			fe.Add("username", why)
 		}
 		n.Username = u
 	}
 	name, why := checkName(n.Name)
 	if why != "" {
-		fe.add("name", why)
+		fe.Add("name", why)
 	}
 	n.Name = name
 	meta, why := checkMetadata(n.Metadata)
 	if why != "" {
-		fe.add("metadata", why)
+		fe.Add("metadata", why)
 	}
 	switch {
 	case n.Password != "" && n.PasswordHash != "":
-		fe.add("password_hash", "give either password or password_hash, not both")
+		fe.Add("password_hash", "give either password or password_hash, not both")
 	case n.Password != "":
 		if err := s.cfg.Policy.Check(n.Password, n.Email, n.Username, n.Name); err != nil {
-			fe.add("password", policyReason(err))
+			fe.Add("password", policyReason(err))
 		}
 	case n.PasswordHash != "":
 		if err := s.hasher.Validate(n.PasswordHash); err != nil {
-			fe.add("password_hash", hashReason(err))
+			fe.Add("password_hash", hashReason(err))
 		}
 	}
-	return n, meta, fe.err()
+	return n, meta, fe.Err(scope)
 }
 
 // policyReason is the words a policy refusal gives the caller.
@@ -255,35 +255,35 @@ func (s *Service) Update(ctx context.Context, id string, p Patch) (User, error) 
 	if p.Email != nil {
 		e, why := checkEmail(*p.Email)
 		if why != "" {
-			fe.add("email", why)
+			fe.Add("email", why)
 		}
 		p.Email = &e
 	}
 	if p.Username != nil && *p.Username != "" {
 		u, why := checkUsername(*p.Username)
 		if why != "" {
-			fe.add("username", why)
+			fe.Add("username", why)
 		}
 		p.Username = &u
 	}
 	if p.Name != nil {
 		n, why := checkName(*p.Name)
 		if why != "" {
-			fe.add("name", why)
+			fe.Add("name", why)
 		}
 		p.Name = &n
 	}
 	if p.Status != nil && *p.Status != StatusActive && *p.Status != StatusDisabled {
-		fe.add("status", "must be active or disabled (accounts are locked only by failed sign-ins)")
+		fe.Add("status", "must be active or disabled (accounts are locked only by failed sign-ins)")
 	}
 	var meta json.RawMessage
 	if p.Metadata != nil {
 		var why string
 		if meta, why = checkMetadata(p.Metadata); why != "" {
-			fe.add("metadata", why)
+			fe.Add("metadata", why)
 		}
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(scope); err != nil {
 		return User{}, err
 	}
 	var u User

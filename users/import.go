@@ -100,7 +100,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, reject func(Rejection
 		}
 		switch {
 		case tooLong:
-			refused = append(refused, Rejection{line, []FieldError{{"line", fmt.Sprintf("is longer than %d bytes", MaxImportLineBytes)}}})
+			refused = append(refused, Rejection{line, []FieldError{{Field: "line", Reason: fmt.Sprintf("is longer than %d bytes", MaxImportLineBytes)}}})
 		case len(bytes.TrimSpace(raw)) > 0:
 			p, fe := s.parseImportLine(raw)
 			if fe != nil {
@@ -147,16 +147,16 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 // (which JSON decoding would silently replace) and anything after the object.
 func (s *Service) parseImportLine(raw []byte) (pending, []FieldError) {
 	if !utf8.Valid(raw) {
-		return pending{}, []FieldError{{"line", "must be valid UTF-8"}}
+		return pending{}, []FieldError{{Field: "line", Reason: "must be valid UTF-8"}}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var in importLine
 	if err := dec.Decode(&in); err != nil {
-		return pending{}, []FieldError{{"line", "must be one JSON object with known fields: " + jsonProblem(err)}}
+		return pending{}, []FieldError{{Field: "line", Reason: "must be one JSON object with known fields: " + jsonProblem(err)}}
 	}
 	if dec.More() {
-		return pending{}, []FieldError{{"line", "must hold one JSON object only"}}
+		return pending{}, []FieldError{{Field: "line", Reason: "must hold one JSON object only"}}
 	}
 	n, meta, err := s.checkNew(NewUser{Email: in.Email, EmailVerified: in.EmailVerified, Username: in.Username,
 		Name: in.Name, Password: in.Password, PasswordHash: in.PasswordHash, Metadata: in.Metadata, Source: SourceImport})
@@ -229,7 +229,7 @@ func (s *Service) importBatch(ctx context.Context, batch []pending, rep *ImportR
 			case errors.As(err, &ce) && ce.Field == "email":
 				skipped++
 			case errors.As(err, &ce):
-				conflicts = append(conflicts, Rejection{p.line, []FieldError{{ce.Field, "is already taken"}}})
+				conflicts = append(conflicts, Rejection{p.line, []FieldError{{Field: ce.Field, Reason: "is already taken"}}})
 			case err != nil:
 				return err
 			default:

@@ -34,7 +34,7 @@ func (s *Service) openHash(id string, enc []byte) (string, error) {
 // checkPassword checks a new password against the policy and the user's own details.
 func (s *Service) checkPassword(password string, u User) error {
 	if err := s.cfg.Policy.Check(password, u.Email, u.Username, u.Name); err != nil {
-		return &ValidationError{Errors: []FieldError{{"password", policyReason(err)}}}
+		return &ValidationError{Scope: scope, Errors: []FieldError{{Field: "password", Reason: policyReason(err)}}}
 	}
 	return nil
 }

@@ -49,19 +49,19 @@ type Page struct {
 func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	var fe fieldErrors
 	if f.Limit < 1 || f.Limit > MaxPageSize {
-		fe.add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+		fe.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
 	if f.Status != "" && !f.Status.valid() {
-		fe.add("status", "must be active, disabled or locked")
+		fe.Add("status", "must be active, disabled or locked")
 	}
 	q, why := normaliseQuery(f.Query)
 	if why != "" {
-		fe.add("q", why)
+		fe.Add("q", why)
 	}
 	if !f.CreatedFrom.IsZero() && !f.CreatedBefore.IsZero() && !f.CreatedFrom.Before(f.CreatedBefore) {
-		fe.add("created_before", "must be after created_from")
+		fe.Add("created_before", "must be after created_from")
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(scope); err != nil {
 		return Page{}, err
 	}
 

@@ -75,7 +75,7 @@ func (s *Service) Register(ctx context.Context, email, name, password string) er
 		return err
 	}
 	if password == "" {
-		return &ValidationError{Errors: []FieldError{{"password", "is required"}}}
+		return &ValidationError{Scope: scope, Errors: []FieldError{{Field: "password", Reason: "is required"}}}
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	}
 	e, why := checkEmail(email)
 	if why != "" {
-		return &ValidationError{Errors: []FieldError{{"email", why}}}
+		return &ValidationError{Scope: scope, Errors: []FieldError{{Field: "email", Reason: why}}}
 	}
 	return s.enqueueRequest(ctx, selfServiceRequest{Kind: requestReset, Email: e})
 }

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/identityd/identityd/validation"
 )
 
 // Limits on what an account may hold.
@@ -28,37 +30,17 @@ const (
 )
 
 // FieldError is one reason one field was refused, in words for the caller.
-type FieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
+type FieldError = validation.FieldError
 
 // ValidationError lists every field that was refused, so a caller can fix them all at
 // once.
-type ValidationError struct {
-	Errors []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Errors))
-	for i, f := range e.Errors {
-		parts[i] = f.Field + ": " + f.Reason
-	}
-	return "users: " + strings.Join(parts, "; ")
-}
+type ValidationError = validation.Error
 
 // fieldErrors collects refusals while a request is checked.
-type fieldErrors []FieldError
+type fieldErrors = validation.Fields
 
-func (f *fieldErrors) add(field, reason string) { *f = append(*f, FieldError{field, reason}) }
-
-// err is nil when nothing was refused.
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return &ValidationError{Errors: f}
-}
+// scope begins the messages of this package's validation errors.
+const scope = "users"
 
 // emailKey is the form of an address that uniqueness and sign-in compare: normalised
 // and lower-cased, so that Alice@Example.com and alice@example.com are one account.
