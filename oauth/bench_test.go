@@ -9,12 +9,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/identityd/identityd/audit"
+	"github.com/identityd/identityd/benchtest"
 	"github.com/identityd/identityd/oauth"
 	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
@@ -40,45 +38,6 @@ func (d *discard) WriteHeader(s int)           { d.status = s }
 // load run, as a server under load has. The raw operations are bound by the CPU and run
 // no faster for it; the endpoints' database work commits in groups, as it does then.
 const concurrency = 64
-
-// rounds runs raw and op alternately, each on concurrency goroutines, until b.N of each
-// are done — load drifting on a shared machine hits both alike — and reports both rates
-// and op's as a share of raw's (rate-%).
-func rounds(b *testing.B, rawName, opName string, raw, op func() error) {
-	workers := concurrency
-	round := func(n int, fn func() error) time.Duration {
-		var left atomic.Int64
-		left.Store(int64(n))
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range workers {
-			wg.Go(func() {
-				for left.Add(-1) >= 0 {
-					if err := fn(); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
-	per := 64 * workers
-	var rawTime, opTime time.Duration
-	var rawOps, opOps int
-	b.ResetTimer()
-	for done := 0; done < b.N; done += 2 * per {
-		rawTime += round(per, raw)
-		rawOps += per
-		opTime += round(per, op)
-		opOps += per
-	}
-	rawRate, opRate := float64(rawOps)/rawTime.Seconds(), float64(opOps)/opTime.Seconds()
-	b.ReportMetric(rawRate, rawName+"/s")
-	b.ReportMetric(opRate, opName+"/s")
-	b.ReportMetric(100*opRate/rawRate, "rate-%")
-}
 
 // benchIDP is an identity provider set up as the server runs it: the audit insert
 // prepared and a sealer moving recorded events into the chain, whose work shares the
@@ -118,24 +77,13 @@ func BenchmarkClientCredentialsVersusRawSign(b *testing.B) {
 		svc, secret := d.service([]string{"reports"}, []string{"https://api.example.com"})
 		key := benchKey(b, d)
 		payload := sha256.Sum256([]byte(strings.Repeat("x", 400)))
-		handler := d.srv.Config.Handler
 		body := url.Values{"grant_type": {"client_credentials"}, "scope": {"reports"}}.Encode()
-		issue := func() error {
-			r := httptest.NewRequest(http.MethodPost, oauth.TokenPath, strings.NewReader(body))
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.SetBasicAuth(svc.ID, secret)
-			w := &discard{h: http.Header{}}
-			handler.ServeHTTP(w, r)
-			if w.status != 0 && w.status != http.StatusOK {
-				return &statusError{w.status}
-			}
-			return nil
-		}
-		sign := func() error {
+		sign := func(int) error {
 			_, err := ecdsa.SignASN1(rand.Reader, key, payload[:])
 			return err
 		}
-		rounds(b, "es256-sign", "token", sign, issue)
+		benchtest.Versus(b, concurrency, 64*concurrency, "es256-sign", sign, "token",
+			postForm(d.srv.Config.Handler, oauth.TokenPath, body, svc.ID, secret))
 	})
 }
 
@@ -154,27 +102,32 @@ func BenchmarkIntrospectionVersusRawVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		handler := d.srv.Config.Handler
 		body := url.Values{"token": {tok}}.Encode()
-		introspect := func() error {
-			r := httptest.NewRequest(http.MethodPost, oauth.IntrospectPath, strings.NewReader(body))
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.SetBasicAuth(svc.ID, secret)
-			w := &discard{h: http.Header{}}
-			handler.ServeHTTP(w, r)
-			if w.status != 0 && w.status != http.StatusOK {
-				return &statusError{w.status}
-			}
-			return nil
-		}
-		verify := func() error {
+		verify := func(int) error {
 			if !ecdsa.VerifyASN1(&key.PublicKey, digest[:], sig) {
 				return &statusError{0}
 			}
 			return nil
 		}
-		rounds(b, "es256-verify", "introspect", verify, introspect)
+		benchtest.Versus(b, concurrency, 64*concurrency, "es256-verify", verify, "introspect",
+			postForm(d.srv.Config.Handler, oauth.IntrospectPath, body, svc.ID, secret))
 	})
+}
+
+// postForm is a call of handler at path with form body and HTTP Basic client
+// authentication, that fails unless the answer is 200.
+func postForm(handler http.Handler, path, body, id, secret string) func(int) error {
+	return func(int) error {
+		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth(id, secret)
+		w := &discard{h: http.Header{}}
+		handler.ServeHTTP(w, r)
+		if w.status != 0 && w.status != http.StatusOK {
+			return &statusError{w.status}
+		}
+		return nil
+	}
 }
 
 type statusError struct{ status int }

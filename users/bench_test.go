@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/identityd/identityd/benchtest"
 	"github.com/identityd/identityd/passwords"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
@@ -66,40 +67,7 @@ func BenchmarkAuthenticateVersusRawVerify(b *testing.B) {
 			_, err := f.svc.Authenticate(ctx, emails[w], password)
 			return err
 		}
-		// round runs n operations on the workers and returns how long they took.
-		round := func(n int, op func(worker int) error) time.Duration {
-			var left atomic.Int64
-			left.Store(int64(n))
-			var wg sync.WaitGroup
-			start := time.Now()
-			for w := range workers {
-				wg.Go(func() {
-					for left.Add(-1) >= 0 {
-						if err := op(w); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			return time.Since(start)
-		}
-		per := 4 * workers
-		var rawTime, authTime time.Duration
-		var rawOps, authOps int
-		b.ResetTimer()
-		for done := 0; done < b.N; done += 2 * per {
-			rawTime += round(per, verify)
-			rawOps += per
-			authTime += round(per, authenticate)
-			authOps += per
-		}
-		rawRate := float64(rawOps) / rawTime.Seconds()
-		authRate := float64(authOps) / authTime.Seconds()
-		b.ReportMetric(rawRate, "verify/s")
-		b.ReportMetric(authRate, "authenticate/s")
-		b.ReportMetric(100*authRate/rawRate, "rate-%")
+		benchtest.Versus(b, workers, 4*workers, "verify", verify, "authenticate", authenticate)
 	})
 }
 
