@@ -8,15 +8,21 @@ import (
 	"github.com/identityd/identityd/store"
 )
 
+// sqliteCheckEvery is how often a server on SQLite looks for key changes. Nothing can
+// tell it of a change made beside it (identityd keys rotate --now, which may be the
+// answer to a leaked key), and a look that finds the rows unchanged is one small query.
+const sqliteCheckEvery = time.Second
+
 // Listen keeps the keys in memory up to date with the database until ctx ends: it
-// reloads them every ReloadEvery and, on PostgreSQL, whenever any replica changes them,
+// rereads them every ReloadEvery and, on PostgreSQL, whenever any replica changes them,
 // reconnecting with backoff when the notification connection drops. Run it in a
-// goroutine of every server. On SQLite, where one server owns the database, the
-// periodic reload picks up what a command such as identityd keys rotate changed.
-// A failed reload is logged and the keys in memory stay as they were.
+// goroutine of every server. On SQLite, where one server owns the database, it rereads
+// them every second at most (sqliteCheckEvery), which picks up what a command such as
+// identityd keys rotate changed. A failed reload is logged and the keys in memory stay
+// as they were.
 func (s *Service) Listen(ctx context.Context, log *slog.Logger) {
 	if s.db.Dialect() != store.Postgres {
-		t := time.NewTicker(s.cfg.ReloadEvery)
+		t := time.NewTicker(min(s.cfg.ReloadEvery, sqliteCheckEvery))
 		defer t.Stop()
 		for {
 			select {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
@@ -17,6 +20,9 @@ import (
 type keySet struct {
 	keys      []Key
 	published map[string]publicForm
+	// stamp is a digest of the rows the set was loaded from: a reload that reads the
+	// same rows has nothing to open.
+	stamp [sha256.Size]byte
 }
 
 // view is a keySet placed at a moment, what Signing, Verification and JWKS answer
@@ -129,7 +135,9 @@ func (s *Service) Load(ctx context.Context) error {
 	return nil
 }
 
-// reload reads and opens every stored key and makes them the keys in memory.
+// reload reads every stored key and, unless the rows are those already in memory,
+// opens them and makes them the keys in memory. Unchanged rows cost one small query,
+// so a server that cannot be told of changes (SQLite) can afford to look often.
 func (s *Service) reload(ctx context.Context) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
@@ -137,7 +145,11 @@ func (s *Service) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	set := &keySet{keys: make([]Key, 0, len(rows)), published: make(map[string]publicForm, len(rows))}
+	stamp := stampOf(rows)
+	if v := s.view.Load(); v != nil && v.set.stamp == stamp {
+		return nil
+	}
+	set := &keySet{keys: make([]Key, 0, len(rows)), published: make(map[string]publicForm, len(rows)), stamp: stamp}
 	var problems []error
 	for _, r := range rows {
 		o, err := s.open(r)
@@ -160,4 +172,36 @@ func (s *Service) reload(ctx context.Context) error {
 	}
 	s.view.Store(newView(set, s.now(), s.cfg.MaxTokenLifetime))
 	return nil
+}
+
+// stampOf digests rows, every column of each, in kid order.
+func stampOf(rows []row) [sha256.Size]byte {
+	sorted := slices.SortedFunc(slices.Values(rows), func(a, b row) int { return strings.Compare(a.id, b.id) })
+	h := sha256.New()
+	var buf []byte
+	field := func(b []byte) {
+		buf = binary.AppendUvarint(buf[:0], uint64(len(b)))
+		h.Write(buf)
+		h.Write(b)
+	}
+	at := func(t *time.Time) {
+		if t == nil {
+			field(nil)
+			return
+		}
+		field(binary.AppendVarint(nil, t.UnixNano()))
+	}
+	for _, r := range sorted {
+		field([]byte(r.id))
+		field([]byte(r.alg))
+		field(r.privateEnc)
+		field([]byte(r.publicJWK))
+		at(&r.createdAt)
+		at(&r.activatesAt)
+		at(r.retiredAt)
+		at(r.unpublishAt)
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }

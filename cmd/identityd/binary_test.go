@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -334,7 +335,54 @@ func testOneServerPerSQLiteFile(t *testing.T, bin string) {
 		!strings.Contains(o.stdout, `"alg":"RS256"`) {
 		t.Errorf("keys list beside the server: %v", o)
 	}
+	// An immediate rotation beside the server — the answer to a leaked key — takes hold
+	// in the server within seconds: the old key leaves its JWKS and the new one is in it.
+	// Twice: the server's own key check at start may catch the first.
+	for range 2 {
+		before := publishedKids(t, first.public)
+		o = runBinary(t, bin, env, "keys", "rotate", "--alg", "ES256", "--now")
+		kid, ok := strings.CutPrefix(strings.TrimSpace(o.stdout), "ES256: new key ")
+		kid, _, _ = strings.Cut(kid, " ")
+		if o.code != 0 || !ok {
+			t.Fatalf("keys rotate --now beside the server: %v", o)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			after := publishedKids(t, first.public)
+			if slices.Contains(after, kid) && len(after) == len(before) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("5s after keys rotate --now beside the server, its JWKS holds %v (before %v); want %s in place of the old ES256 key",
+					after, before, kid)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	first.stop(t)
+}
+
+// publishedKids returns the kids in the JWKS a server at public serves.
+func publishedKids(t *testing.T, public string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + public + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET jwks.json: %d %v", resp.StatusCode, err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return kids
 }
 
 func testSIGTERMStopsCleanly(t *testing.T, bin string) {

@@ -23,7 +23,7 @@ without one. For each algorithm one key is current (it signs); a next key is pub
 ahead of signing, so that relying parties know it before they meet a token signed with
 it; a retired key signs no more and stays published until every token it signed has
 expired. Rotations are audited, and keys are stored encrypted, so the encryption keys must
-be at hand. A running server sees a change at once on PostgreSQL, and within a minute on
+be at hand. A running server sees a change at once on PostgreSQL, and within a second on
 the embedded database.`,
 	})
 	// withKeys runs fn with the signing keys of the configured database, kept for the
