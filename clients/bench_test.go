@@ -14,7 +14,7 @@ import (
 
 // benchService is a Service on the real clock with one client, already cached: the
 // benchmarks measure the cached path the token endpoint takes, which never reaches the
-// database (a run shorter than CacheTTL reads the client once).
+// database (on SQLite it rereads the client once every SQLiteCacheTTL, a second).
 func benchService(b *testing.B) (*clients.Service, clients.Client, string) {
 	b.Helper()
 	db := storetest.SQLite(b)

@@ -11,10 +11,15 @@ import (
 )
 
 // CacheTTL bounds how long Lookup may serve a client after it changed when no
-// notification reached this process: a CLI changing an SQLite database beside the
-// server, a notification lost while the listening connection was down, or Listen not
-// running.
+// notification reached this process on PostgreSQL: one lost while the listening
+// connection was down, or Listen not running.
 const CacheTTL = 30 * time.Second
+
+// SQLiteCacheTTL is the cache's bound on SQLite, where no notification ever comes: a
+// command beside the server — identityd clients rotate-secret, which may be the answer
+// to a leaked secret, or clients delete — takes hold within it. Reading each client in
+// use once a second is nothing beside the requests the cache spares.
+const SQLiteCacheTTL = time.Second
 
 // maxCached bounds the cache. Misses are not cached, so only clients that exist take
 // room; beyond this many, entries are evicted so that memory stays bounded however many
@@ -93,7 +98,8 @@ func (c *cache) flush() {
 // Lookup returns the client with id, or ErrNotFound, through the cache: for the token
 // and authorize endpoints, which read the client on every request. A change made through
 // any Service on the same database reaches it at once in this process, through
-// PostgreSQL notifications in others (run Listen), and within CacheTTL at worst. Unknown
+// PostgreSQL notifications in others (run Listen), and within CacheTTL at worst
+// (SQLiteCacheTTL on SQLite). Unknown
 // ids are looked up in the database every time: caching misses would let a flood of
 // made-up ids fill memory.
 func (s *Service) Lookup(ctx context.Context, id string) (Client, error) {
@@ -121,9 +127,9 @@ func (s *Service) entry(ctx context.Context, id string) (*cached, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clients: lookup: %w", err)
 	}
-	// The entry expires CacheTTL after the read began, so that its age is never
+	// The entry expires its TTL after the read began, so that its age is never
 	// underestimated.
-	e = &cached{client: c, hash: hash, expires: now.Add(CacheTTL)}
+	e = &cached{client: c, hash: hash, expires: now.Add(s.ttl)}
 	s.cache.put(id, e, gen, now)
 	return e, nil
 }

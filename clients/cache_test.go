@@ -66,10 +66,15 @@ func TestLookupSeesEveryChangeMadeThroughTheSameServiceAtOnce(t *testing.T) {
 // TestChangesWithoutNotificationReachTheCacheWithinItsTTL is the SQLite case of a CLI
 // changing the database beside the server, and the PostgreSQL case of a lost
 // notification: another Service changes a client, and this one serves what it cached
-// until CacheTTL has passed, then the change.
+// until the cache's TTL has passed — a second on SQLite, CacheTTL on PostgreSQL — then
+// the change.
 func TestChangesWithoutNotificationReachTheCacheWithinItsTTL(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
+		ttl := clients.CacheTTL
+		if db.Dialect() == store.SQLite {
+			ttl = clients.SQLiteCacheTTL
+		}
 		server := newFixture(t, db, clients.Config{})
 		cli := clients.New(db, audittest.NewLog(t, db), server.clock.Now, clients.Config{})
 		c, secret := server.create(t, webApp())
@@ -83,7 +88,7 @@ func TestChangesWithoutNotificationReachTheCacheWithinItsTTL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		server.clock.Advance(clients.CacheTTL - time.Microsecond)
+		server.clock.Advance(ttl - time.Microsecond)
 		if got, _ := server.svc.Lookup(ctx, c.ID); got.Name != "Invoices" {
 			t.Fatalf("Lookup before the TTL = %q, want the cached name", got.Name)
 		}
@@ -107,7 +112,7 @@ func TestChangesWithoutNotificationReachTheCacheWithinItsTTL(t *testing.T) {
 		if _, err := server.svc.Lookup(ctx, c.ID); err != nil {
 			t.Fatalf("Lookup of the deleted client before the TTL: %v, want it cached", err)
 		}
-		server.clock.Advance(clients.CacheTTL)
+		server.clock.Advance(ttl)
 		if _, err := server.svc.Lookup(ctx, c.ID); !errors.Is(err, clients.ErrNotFound) {
 			t.Fatalf("Lookup of the deleted client at the TTL = %v", err)
 		}

@@ -18,9 +18,9 @@
 // The token and authorize endpoints read clients on every request, so Lookup serves them
 // from a cache. Every change made through a Service drops the client from that Service's
 // cache before the call returns and, on PostgreSQL, notifies the other replicas in the
-// change's transaction, so that their Listen drops it from theirs. Entries also expire
-// after CacheTTL, which bounds staleness where no notification can arrive (a CLI
-// changing an SQLite database beside the server) or one was lost.
+// change's transaction, so that their Listen drops it from theirs. Entries also expire,
+// which bounds staleness where one was lost (CacheTTL) or none can arrive: on SQLite
+// (SQLiteCacheTTL, a second), where a CLI may change the database beside the server.
 //
 // Every change records its audit event in its own transaction; events name the client
 // and what changed, never a secret or a value of a changed field.
@@ -183,6 +183,7 @@ type Service struct {
 	dev   bool
 	known map[string]bool
 	cache *cache
+	ttl   time.Duration // of cache entries
 }
 
 // New returns a Service over db that records every change in rec; now is the clock
@@ -199,7 +200,11 @@ func New(db *store.DB, rec Recorder, now func() time.Time, cfg Config) *Service 
 	for _, s := range scopes {
 		known[s] = true
 	}
-	return &Service{db: db, audit: rec, now: now, dev: cfg.Dev, known: known, cache: newCache()}
+	ttl := CacheTTL
+	if db.Dialect() != store.Postgres {
+		ttl = SQLiteCacheTTL
+	}
+	return &Service{db: db, audit: rec, now: now, dev: cfg.Dev, known: known, cache: newCache(), ttl: ttl}
 }
 
 // stamp is the clock's time as the database keeps it: UTC, in microseconds.

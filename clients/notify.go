@@ -31,7 +31,8 @@ func notify(tx *store.Tx, id string) {
 // client. Whenever it (re)connects it drops the whole cache, because changes committed
 // while it was not listening were announced to no one. It reconnects with backoff when
 // the connection is lost, logging to log (nil discards). On SQLite, where one server
-// owns the database, it returns at once; CacheTTL bounds what a CLI changes beside it.
+// owns the database, it returns at once; SQLiteCacheTTL bounds what a CLI changes
+// beside it.
 func (s *Service) Listen(ctx context.Context, log *slog.Logger) {
 	s.db.Listen(ctx, store.Subscription{Channel: notifyChannel, Idle: pingEvery, Logger: log,
 		Synced:   func(context.Context) error { s.cache.flush(); return nil },

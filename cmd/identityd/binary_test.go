@@ -329,6 +329,37 @@ func testOneServerPerSQLiteFile(t *testing.T, bin string) {
 	if status != http.StatusOK || !strings.Contains(string(body), `"name":"My app"`) || strings.Contains(string(body), created.Secret) {
 		t.Errorf("GET /v1/clients/%s from the server: %d %s", created.ID, status, body)
 	}
+	// A secret rotated beside the server — the answer to a leaked one — stops working in
+	// the server within seconds, although the server had the client cached: its answer to
+	// the old secret turns from "wrong grant" (the secret was right) to "wrong client".
+	tokenStatus := func(secret string) int {
+		req, err := http.NewRequest(http.MethodPost, "http://"+first.public+"/oauth2/token",
+			strings.NewReader("grant_type=client_credentials"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(created.ID, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := tokenStatus(created.Secret); got != http.StatusBadRequest {
+		t.Fatalf("a client_credentials request of an authorization_code client with its secret: %d, want 400", got)
+	}
+	o = runBinary(t, bin, env, "clients", "rotate-secret", created.ID)
+	if o.code != 0 {
+		t.Fatalf("clients rotate-secret beside the server: %v", o)
+	}
+	for deadline := time.Now().Add(5 * time.Second); tokenStatus(created.Secret) != http.StatusUnauthorized; {
+		if time.Now().After(deadline) {
+			t.Fatal("5s after clients rotate-secret beside the server, the server still takes the old secret")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// The server made the first signing keys at start, for both algorithms.
 	o = runBinary(t, bin, env, "keys", "list", "--output", "json")
 	if o.code != 0 || strings.Count(o.stdout, `"state":"current"`) != 2 || !strings.Contains(o.stdout, `"alg":"ES256"`) ||

@@ -26,7 +26,7 @@ func newClientsCmd(e *env) *cobra.Command {
 		Long: `Work on the OAuth 2 / OpenID Connect clients (the apps that sign users in through
 identityd) of the configured database directly, beside a running server or without one.
 Changes are audited, so the encryption keys must be at hand. A running server sees a
-change at once on PostgreSQL, and within 30 seconds on the embedded database.`,
+change at once on PostgreSQL, and within a second on the embedded database.`,
 	})
 	// withClients runs fn with the client registry of the configured database.
 	withClients := func(fn func(cmd *cobra.Command, args []string, s *clients.Service) error) func(*cobra.Command, []string) error {
