@@ -23,6 +23,7 @@ import (
 
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/validation"
 )
 
 // Prefix starts every admin token, so that secret scanners and people can recognise one.
@@ -49,10 +50,12 @@ var (
 	ErrNotFound = errors.New("admintokens: no such token")
 )
 
-// ValidationError says why a create request was refused, in words for the caller.
-type ValidationError struct{ Field, Reason string }
+// ValidationError says why a request was refused, in words for the caller: the first
+// field at fault.
+type ValidationError = validation.Error
 
-func (e *ValidationError) Error() string { return "admintokens: " + e.Field + ": " + e.Reason }
+// scope begins the messages of this package's refusals.
+const scope = "admintokens"
 
 // Token describes an admin token; it never holds the secret.
 type Token struct {
@@ -97,8 +100,7 @@ func (s *Service) Create(ctx context.Context, name string, ttl time.Duration) (s
 		return "", Token{}, err
 	}
 	if ttl < MinTTL || ttl > MaxTTL {
-		return "", Token{}, &ValidationError{Field: "ttl",
-			Reason: "must be between 1m and 8760h (365 days)"}
+		return "", Token{}, validation.One(scope, "ttl", "must be between 1m and 8760h (365 days)")
 	}
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw) // never fails: crypto/rand crashes the program rather than return short
@@ -202,7 +204,7 @@ type Page struct {
 // nor shift later pages.
 func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
 	if limit < 1 || limit > MaxPageSize {
-		return Page{}, &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxPageSize)}
+		return Page{}, validation.One(scope, "limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
 	q, args, err := store.PageNewestFirst(
 		`SELECT id, name, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens`, nil, false, limit, cursor)
@@ -258,17 +260,17 @@ func (s *Service) DeleteExpired(ctx context.Context, batch int) (int64, error) {
 
 func validateName(name string) error {
 	if !utf8.ValidString(name) {
-		return &ValidationError{Field: "name", Reason: "must be valid UTF-8"}
+		return validation.One(scope, "name", "must be valid UTF-8")
 	}
 	if utf8.RuneCountInString(name) > MaxNameLength {
-		return &ValidationError{Field: "name", Reason: fmt.Sprintf("must be at most %d characters", MaxNameLength)}
+		return validation.One(scope, "name", fmt.Sprintf("must be at most %d characters", MaxNameLength))
 	}
 	if strings.TrimSpace(name) != name {
-		return &ValidationError{Field: "name", Reason: "must not start or end with spaces"}
+		return validation.One(scope, "name", "must not start or end with spaces")
 	}
 	for _, r := range name {
 		if !unicode.IsPrint(r) {
-			return &ValidationError{Field: "name", Reason: "must contain only printable characters"}
+			return validation.One(scope, "name", "must contain only printable characters")
 		}
 	}
 	return nil

@@ -135,7 +135,7 @@ func TestCreateValidatesNameAndTTL(t *testing.T) {
 	for _, c := range cases {
 		_, _, err := s.Create(context.Background(), c.name, c.ttl)
 		var ve *admintokens.ValidationError
-		if !errors.As(err, &ve) || ve.Field != c.field {
+		if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != c.field {
 			t.Errorf("Create(%q, %s) = %v, want a validation error on %s", c.name, c.ttl, err, c.field)
 		}
 	}

@@ -120,8 +120,7 @@ func (h *handlers) registerAdminTokens() {
 		secret, tok, err := h.d.AdminTokens.Create(ctx, in.Body.Name, ttl)
 		var ve *admintokens.ValidationError
 		if errors.As(err, &ve) {
-			return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{
-				Location: "body." + ve.Field, Message: ve.Reason})
+			return nil, fieldProblems(ve, func(field string) string { return "body." + field })
 		}
 		if err != nil {
 			return nil, h.fail(ctx, "create-admin-token", err)

@@ -147,6 +147,15 @@ func fieldProblems(ve *validation.Error, locate func(field string) string) error
 	return huma.Error422UnprocessableEntity("validation failed", details...)
 }
 
+// bodyOrLimit locates a refused field of a request whose only query parameter a domain
+// package checks is the page size.
+func bodyOrLimit(field string) string {
+	if field == "limit" {
+		return "query.limit"
+	}
+	return "body." + field
+}
+
 // fail is classify for handlers, which return errors to huma.
 func (h *handlers) fail(ctx context.Context, op string, err error) error {
 	p := h.classify(ctx, op, err)

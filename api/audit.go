@@ -71,23 +71,16 @@ func (in AuditFilterParams) filter() (audit.Filter, error) {
 		}
 		v, err := time.Parse(time.RFC3339Nano, t.value)
 		if err != nil {
-			return f, invalidQuery(t.name, "must be a time in RFC 3339, like 2026-01-01T00:00:00Z", t.value)
+			return f, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "query." + t.name,
+				Message: "must be a time in RFC 3339, like 2026-01-01T00:00:00Z", Value: t.value})
 		}
 		*t.into = v
 	}
 	var ve *audit.ValidationError
 	if err := f.Validate(); errors.As(err, &ve) {
-		return f, invalidQuery(ve.Field, ve.Reason, "")
+		return f, fieldProblems(ve, func(field string) string { return "query." + field })
 	}
 	return f, nil
-}
-
-func invalidQuery(param, why, value string) error {
-	d := &huma.ErrorDetail{Location: "query." + param, Message: why}
-	if value != "" {
-		d.Value = value
-	}
-	return huma.Error422UnprocessableEntity("validation failed", d)
 }
 
 type listAuditEventsInput struct {

@@ -133,12 +133,7 @@ func (h *handlers) clientFail(ctx context.Context, op string, err error) error {
 	var ve *clients.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return fieldProblems(ve, func(field string) string {
-			if field == "limit" {
-				return "query.limit"
-			}
-			return "body." + field
-		})
+		return fieldProblems(ve, bodyOrLimit)
 	case errors.Is(err, clients.ErrNotFound):
 		return huma.Error404NotFound("No client has this client_id.")
 	case errors.Is(err, clients.ErrBadCursor):

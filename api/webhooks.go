@@ -108,13 +108,7 @@ func (h *handlers) webhookFail(ctx context.Context, op string, err error) error 
 	var ve *webhooks.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		field := ve.Field
-		if field != "limit" {
-			field = "body." + field
-		} else {
-			field = "query.limit"
-		}
-		return huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: field, Message: ve.Reason})
+		return fieldProblems(ve, bodyOrLimit)
 	case errors.Is(err, webhooks.ErrNotFound):
 		return huma.Error404NotFound("No webhook subscription has this id.")
 	case errors.Is(err, webhooks.ErrBadCursor):

@@ -11,6 +11,7 @@ import (
 
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/validation"
 )
 
 // Filter selects events. Zero fields select everything.
@@ -29,10 +30,12 @@ type Filter struct {
 	Since, Until time.Time
 }
 
-// ValidationError says why a filter, cursor or limit was refused, for the caller.
-type ValidationError struct{ Field, Reason string }
+// ValidationError says why a filter, cursor or limit was refused, for the caller: the
+// first field at fault.
+type ValidationError = validation.Error
 
-func (e *ValidationError) Error() string { return "audit: " + e.Field + ": " + e.Reason }
+// scope begins the messages of this package's refusals.
+const scope = "audit"
 
 // MaxPageSize bounds one page of Query.
 const MaxPageSize = 1000
@@ -41,19 +44,19 @@ const MaxPageSize = 1000
 func (f Filter) Validate() error {
 	switch {
 	case len(f.Type) > 128 || !validTypeText(f.Type):
-		return &ValidationError{"type", "must be an event type or a dotted prefix of one, like admin.token"}
+		return validation.One(scope, "type", "must be an event type or a dotted prefix of one, like admin.token")
 	case f.ActorKind != "" && !knownActorKind(f.ActorKind):
-		return &ValidationError{"actor", "the kind must be user, client, admin_token or system"}
+		return validation.One(scope, "actor", "the kind must be user, client, admin_token or system")
 	case f.ActorID != "" && f.ActorKind == "":
-		return &ValidationError{"actor", "give the kind as well, as kind:id"}
+		return validation.One(scope, "actor", "give the kind as well, as kind:id")
 	case f.TargetID != "" && f.TargetKind == "":
-		return &ValidationError{"target", "give the kind as well, as kind:id"}
+		return validation.One(scope, "target", "give the kind as well, as kind:id")
 	case len(f.ActorID) > maxFieldBytes || len(f.TargetKind) > maxFieldBytes || len(f.TargetID) > maxFieldBytes:
-		return &ValidationError{"actor", fmt.Sprintf("must be at most %d bytes", maxFieldBytes)}
+		return validation.One(scope, "actor", fmt.Sprintf("must be at most %d bytes", maxFieldBytes))
 	case f.Outcome != "" && f.Outcome != Success && f.Outcome != Failure:
-		return &ValidationError{"outcome", "must be success or failure"}
+		return validation.One(scope, "outcome", "must be success or failure")
 	case !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until):
-		return &ValidationError{"until", "must be after since"}
+		return validation.One(scope, "until", "must be after since")
 	}
 	return nil
 }
@@ -131,7 +134,7 @@ func (l *Log) Query(ctx context.Context, f Filter, limit int, cursor string) (Pa
 		return Page{}, err
 	}
 	if limit < 1 || limit > MaxPageSize {
-		return Page{}, &ValidationError{"limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize)}
+		return Page{}, validation.One(scope, "limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
 	cond, args := f.where(nil)
 	if cursor != "" {

@@ -40,3 +40,9 @@ func (f Fields) Err(scope string) error {
 	}
 	return &Error{Scope: scope, Errors: f}
 }
+
+// One is an *Error of scope refusing field alone, for checks that stop at the first
+// fault.
+func One(scope, field, reason string) error {
+	return &Error{Scope: scope, Errors: []FieldError{{Field: field, Reason: reason}}}
+}

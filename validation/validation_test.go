@@ -24,3 +24,14 @@ func TestFieldsReportEveryRefusalAtOnceOrNothing(t *testing.T) {
 		t.Errorf("message %q, want %q", err.Error(), want)
 	}
 }
+
+func TestOneRefusesOneField(t *testing.T) {
+	var ve *validation.Error
+	err := validation.One("audit", "limit", "must be between 1 and 1000")
+	if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0] != (validation.FieldError{Field: "limit", Reason: "must be between 1 and 1000"}) {
+		t.Fatalf("got %#v", err)
+	}
+	if want := "audit: limit: must be between 1 and 1000"; err.Error() != want {
+		t.Errorf("message %q, want %q", err.Error(), want)
+	}
+}

@@ -285,7 +285,7 @@ func TestListPagesNewestFirstWithCursors(t *testing.T) {
 
 func isValidation(err error, field string) bool {
 	var ve *webhooks.ValidationError
-	return errors.As(err, &ve) && ve.Field == field && ve.Reason != ""
+	return errors.As(err, &ve) && len(ve.Errors) == 1 && ve.Errors[0].Field == field && ve.Errors[0].Reason != ""
 }
 
 func TestCreateRefusesBadURLsAndEventTypesBeforeWriting(t *testing.T) {

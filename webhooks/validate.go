@@ -10,6 +10,7 @@ import (
 
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/outbound"
+	"github.com/identityd/identityd/validation"
 )
 
 // Limits on what a subscription may hold.
@@ -22,7 +23,7 @@ const (
 // non-public address or a localhost name is refused here already; names that resolve
 // to such addresses are refused when a delivery dials them.
 func validateURL(raw string, allowPrivate bool) error {
-	bad := func(reason string) error { return &ValidationError{Field: "url", Reason: reason} }
+	bad := func(reason string) error { return validation.One(scope, "url", reason) }
 	if raw == "" {
 		return bad("is required")
 	}
@@ -71,7 +72,7 @@ func validateURL(raw string, allowPrivate bool) error {
 
 // validateEventTypes checks a subscription's event type patterns.
 func validateEventTypes(types []string) error {
-	bad := func(reason string) error { return &ValidationError{Field: "event_types", Reason: reason} }
+	bad := func(reason string) error { return validation.One(scope, "event_types", reason) }
 	if len(types) == 0 {
 		return bad("must name at least one event type or pattern, like * or admin.token.*")
 	}

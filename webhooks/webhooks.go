@@ -36,6 +36,7 @@ import (
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/keyring"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/validation"
 )
 
 // QueueName is the jobs queue that deliveries run on. The server gives it workers of its
@@ -117,17 +118,19 @@ var (
 	ErrBadCursor = store.ErrBadCursor
 )
 
-// ValidationError says why a request was refused, in words for the caller.
-type ValidationError struct{ Field, Reason string }
+// ValidationError says why a request was refused, in words for the caller: the first
+// field at fault.
+type ValidationError = validation.Error
 
-func (e *ValidationError) Error() string { return "webhooks: " + e.Field + ": " + e.Reason }
+// scope begins the messages of this package's refusals.
+const scope = "webhooks"
 
 // MaxPageSize bounds one page of List and Deliveries.
 const MaxPageSize = 500
 
 func checkLimit(limit int) error {
 	if limit < 1 || limit > MaxPageSize {
-		return &ValidationError{Field: "limit", Reason: "must be between 1 and " + strconv.Itoa(MaxPageSize)}
+		return validation.One(scope, "limit", "must be between 1 and "+strconv.Itoa(MaxPageSize))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,7 +47,12 @@ A token is shown once, when it is created; identityd keeps only its SHA-256.`,
 			secret, tok, err := s.Create(cmd.Context(), name, ttl)
 			var ve *admintokens.ValidationError
 			if errors.As(err, &ve) {
-				return usageError{fmt.Errorf("--%s %s", ve.Field, ve.Reason)}
+				// The flags are named as the fields are.
+				var lines []string
+				for _, f := range ve.Errors {
+					lines = append(lines, "--"+f.Field+" "+f.Reason)
+				}
+				return usageError{errors.New(strings.Join(lines, "\n"))}
 			}
 			if err != nil {
 				return err
