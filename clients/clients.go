@@ -66,56 +66,57 @@ const (
 )
 
 // Client is a registered OAuth 2 / OpenID Connect client (an app). It never holds its
-// secret.
+// secret. It has no JSON form of its own: the management API's (seconds for lifetimes,
+// where this type holds durations) is made from it at the edge.
 type Client struct {
 	// ID is the client_id, made by store.NewID.
-	ID   string `json:"client_id"`
-	Name string `json:"name"`
+	ID   string
+	Name string
 	// Public clients (native and single-page apps) have no secret, must use PKCE, and
 	// authenticate with "none". Fixed at creation.
-	Public bool `json:"public"`
+	Public bool
 	// FirstParty marks the operator's own apps: users are not asked for consent.
-	FirstParty             bool     `json:"first_party"`
-	RedirectURIs           []string `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	FirstParty             bool
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
 	// GrantTypes are of authorization_code, refresh_token and client_credentials.
-	GrantTypes []string `json:"grant_types"`
+	GrantTypes []string
 	// Scopes are the scopes the client may ask for: the known ones (openid, profile,
 	// email, offline_access) and the operator's own (e.g. "invoices:read").
-	Scopes []string `json:"scopes"`
+	Scopes []string
 	// Audience are the identifiers of the resource servers the client may ask tokens for.
-	Audience []string `json:"audience"`
+	Audience []string
 	// TokenEndpointAuthMethod is one of the Auth constants.
-	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
+	TokenEndpointAuthMethod string
 	// JWKS is the client's public keys (a JWK Set) for private_key_jwt, or nil; JWKSURI
 	// is where to fetch them instead (https). A private_key_jwt client has exactly one.
-	JWKS    json.RawMessage `json:"jwks,omitempty"`
-	JWKSURI string          `json:"jwks_uri,omitempty"`
+	JWKS    json.RawMessage
+	JWKSURI string
 	// AccessTokenFormat is FormatJWT or FormatOpaque.
-	AccessTokenFormat string `json:"access_token_format"`
+	AccessTokenFormat string
 	// Token lifetimes for this client, in whole seconds; 0 means the server-wide default.
-	AccessTokenLifetime  time.Duration `json:"access_token_lifetime"`
-	RefreshTokenLifetime time.Duration `json:"refresh_token_lifetime"`
-	IDTokenLifetime      time.Duration `json:"id_token_lifetime"`
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	IDTokenLifetime      time.Duration
 	// IDTokenSignedResponseAlg is how the client's ID tokens (and back-channel logout
 	// tokens) are signed: AlgRS256, the default OpenID Connect requires every client to
 	// accept, or AlgES256 for a client that asks for it — a few percent of RS256's
 	// signing cost.
-	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
+	IDTokenSignedResponseAlg string
 	// BackchannelLogoutURI is where OpenID Connect Back-Channel Logout tokens are
 	// POSTed, or "".
-	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutURI string
 	// IntrospectAnyToken lets this (resource server) client introspect tokens of any
 	// audience, not just its own.
-	IntrospectAnyToken bool      `json:"introspect_any_token"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	IntrospectAnyToken bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// HasSecret says whether the client has a secret. A client that authenticates with a
 	// secret has none after switching to such a method by Update, until RotateSecret
 	// issues one; until then it cannot authenticate.
-	HasSecret bool `json:"has_secret"`
+	HasSecret bool
 	// SecretRotatedAt is when RotateSecret last replaced the secret; nil if it never did.
-	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
+	SecretRotatedAt *time.Time
 }
 
 // usesSecret reports whether the client authenticates with a client secret.
