@@ -22,8 +22,8 @@ func newKeysCmd(e *env) *cobra.Command {
 without one. For each algorithm one key is current (it signs); a next key is published
 ahead of signing, so that relying parties know it before they meet a token signed with
 it; a retired key signs no more and stays published until every token it signed has
-expired. Rotations are audited, and keys are stored encrypted, so the encryption keys must
-be at hand. A running server sees a change at once on PostgreSQL, and within a second on
+expired. Rotations are audited, and keys are stored encrypted, so rotating needs the
+encryption keys at hand; listing does not. A running server sees a change at once on PostgreSQL, and within a second on
 the embedded database.`,
 	})
 	// withKeys runs fn with the signing keys of the configured database, kept for the
@@ -50,11 +50,17 @@ the embedded database.`,
 		Use:   "list",
 		Short: "List the signing keys and their states (never private material)",
 		Args:  exactArgs(0),
-		RunE: withKeys(func(cmd *cobra.Command, _ []string, s *signingkeys.Service, _ []signingkeys.Alg) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			keys, err := s.List(cmd.Context())
+			// Public keys only: the encryption keys need not be at hand.
+			o, err := openOperator(cmd, e, false)
+			if err != nil {
+				return err
+			}
+			defer o.close()
+			keys, err := signingkeys.List(cliContext(cmd.Context()), o.db, time.Now(), server.SigningKeysConfig(o.cfg))
 			if err != nil {
 				return err
 			}
@@ -74,7 +80,7 @@ the embedded database.`,
 					k.ActivatesAt.Format(time.RFC3339), at(k.RetiredAt), at(k.UnpublishAt))
 			}
 			return tw.Flush()
-		}),
+		},
 	}
 	list.Flags().StringVar(&output, "output", "table", "table or json (one object per line)")
 

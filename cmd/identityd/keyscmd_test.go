@@ -99,6 +99,15 @@ func TestKeysRotateThenListShowsTheNewKeys(t *testing.T) {
 			t.Errorf("ES256 keys after --now: %v, want %v", es256, want)
 		}
 
+		// Listing shows public keys only, so it needs no encryption keys; rotating does.
+		noKeys := env[:1]
+		if o := runCLI(t, noKeys, "keys", "list", "--output", "json"); o.code != 0 || len(lines(o.stdout)) != len(listKeys()) {
+			t.Errorf("keys list without the encryption keys: %v", o)
+		}
+		if o := runCLI(t, noKeys, "keys", "rotate", "--alg", "ES256"); o.code == 0 || !strings.Contains(o.stderr, "IDENTITYD_ENCRYPTION_KEYS") {
+			t.Errorf("keys rotate without the encryption keys: %v", o)
+		}
+
 		wantUsage(t, env, "keys", "rotate", "--alg", "HS256")
 		wantUsage(t, env, "keys", "list", "--output", "yaml")
 	})
