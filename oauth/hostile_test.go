@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,6 +115,106 @@ func FuzzTokensAtIntrospectionAndUserinfo(f *testing.F) {
 		}
 		if status, body, _ := d.bearer(oauth.UserinfoPath, token); status >= 500 {
 			t.Fatalf("userinfo with %q: %d %s", token, status, body)
+		}
+	})
+}
+
+// FuzzAuthorizationAndLogoutRequestsNeverFailOrRedirectAway sends whatever query a
+// browser could carry to the authorization and end-session endpoints, from browsers
+// that are signed in, and requires a clear answer that sends the browser nowhere but
+// identityd's own pages or the URIs the app registered: never a server error, never an
+// open redirect.
+func FuzzAuthorizationAndLogoutRequestsNeverFailOrRedirectAway(f *testing.F) {
+	db := storetest.SQLite(f)
+	storetest.Migrate(f, db)
+	d := newIDP(f, db, idpOptions{})
+	ada := d.user("ada@example.com")
+	app, _ := d.webApp("http://127.0.0.1:9/cb")
+	authorizing, leaving := d.browser(), d.browser()
+	for _, b := range []*browser{authorizing, leaving} {
+		b.signIn(b.get("/login"), ada.Email)
+	}
+	valid := d.authorizeURL(app, "openid", newPKCE(), nil)
+	for _, seed := range []string{"", "&prompt=none", "&prompt=login", "&max_age=0", "&redirect_uri=https://evil.example/cb",
+		"&response_mode=fragment", "&scope=openid%20offline_access%20admin", "&code_challenge_method=plain",
+		"&client_id=other", "&request_uri=urn:ietf:params:oauth:request_uri:x", "&request=e30.e30.",
+		"&post_logout_redirect_uri=http://127.0.0.1:9/cb/signed-out&client_id=" + app.ID + "&state=s",
+		"&post_logout_redirect_uri=https://evil.example&id_token_hint=a.b.c", "&%zz", "&state=%00"} {
+		f.Add(seed)
+	}
+	allowed := func(location string) bool {
+		if location == "" || (strings.HasPrefix(location, "/") && !strings.HasPrefix(location, "//")) ||
+			strings.HasPrefix(location, d.base+"/") {
+			return true
+		}
+		for _, uri := range append(slices.Clone(app.RedirectURIs), app.PostLogoutRedirectURIs...) {
+			if location == uri || strings.HasPrefix(location, uri+"?") {
+				return true
+			}
+		}
+		return false
+	}
+	f.Fuzz(func(t *testing.T, extra string) {
+		for _, c := range []struct {
+			b      *browser
+			target string
+		}{
+			{authorizing, valid + extra},
+			{authorizing, oauth.AuthorizePath + "?" + strings.TrimPrefix(extra, "&")},
+			{leaving, oauth.EndSessionPath + "?" + strings.TrimPrefix(extra, "&")},
+		} {
+			r, err := http.NewRequest(http.MethodGet, d.base+c.target, nil)
+			if err != nil {
+				continue // not a URL a browser could send
+			}
+			b := *c.b
+			b.t = t
+			a := b.do(r)
+			if a.status >= 500 {
+				t.Fatalf("GET %s: %d\n%s", c.target, a.status, a.body)
+			}
+			if !allowed(a.location) {
+				t.Fatalf("GET %s sent the browser to %q", c.target, a.location)
+			}
+		}
+	})
+}
+
+// FuzzFormEndpointsAnswerAnyBodyClearly posts whatever body an app's backend could send,
+// with the app's own valid credentials, to every endpoint that takes a form, and
+// requires an answer in the RFC's terms: never a server error.
+func FuzzFormEndpointsAnswerAnyBodyClearly(f *testing.F) {
+	db := storetest.SQLite(f)
+	storetest.Migrate(f, db)
+	d := newIDP(f, db, idpOptions{})
+	app, secret := d.webApp("http://127.0.0.1:9/cb")
+	p := newPKCE()
+	for _, seed := range []string{"", "grant_type=authorization_code&code=idd_ac_x.y&redirect_uri=http://127.0.0.1:9/cb&code_verifier=" + p.verifier,
+		"grant_type=refresh_token&refresh_token=idd_rt_x.y&scope=openid%20admin", "grant_type=client_credentials&scope=openid",
+		"grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=a.b.c",
+		"response_type=code&redirect_uri=http://127.0.0.1:9/cb&scope=openid&code_challenge=" + p.challenge + "&code_challenge_method=S256&state=abcdefgh",
+		"response_type=code&request_uri=urn:ietf:params:oauth:request_uri:x", "token=a.b.c&token_type_hint=refresh_token",
+		"client_id=other&client_secret=x", "client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=a.b.c",
+		"%zz=1&&&==", "scope=" + strings.Repeat("a ", 500)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{oauth.TokenPath, oauth.PushedAuthorizePath, oauth.RevokePath, oauth.IntrospectPath} {
+			r, err := http.NewRequest(http.MethodPost, d.base+path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.SetBasicAuth(app.ID, secret)
+			res, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode >= 500 {
+				t.Fatalf("POST %s %q: %d %s", path, body, res.StatusCode, answer)
+			}
 		}
 	})
 }
