@@ -99,9 +99,8 @@ func (c *cache) flush() {
 // and authorize endpoints, which read the client on every request. A change made through
 // any Service on the same database reaches it at once in this process, through
 // PostgreSQL notifications in others (run Listen), and within CacheTTL at worst
-// (SQLiteCacheTTL on SQLite). Unknown
-// ids are looked up in the database every time: caching misses would let a flood of
-// made-up ids fill memory.
+// (SQLiteCacheTTL on SQLite). Unknown ids are looked up in the database every time:
+// caching misses would let a flood of made-up ids fill memory.
 func (s *Service) Lookup(ctx context.Context, id string) (Client, error) {
 	e, err := s.entry(ctx, id)
 	if err != nil {
