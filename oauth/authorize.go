@@ -120,7 +120,9 @@ func (p *Provider) needsFreshSignIn(ar fosite.AuthorizeRequester, bs browserSess
 		return true
 	}
 	if maxAge, err := strconv.ParseInt(ar.GetRequestForm().Get("max_age"), 10, 64); err == nil && maxAge >= 0 {
-		return p.d.Now().Sub(bs.sess.AuthTime) > time.Duration(maxAge)*time.Second
+		// max_age=0 asks for a sign-in now, as prompt=login does (the OpenID Connect
+		// working group's reading, issue 993), even from one that began this second.
+		return maxAge == 0 || p.d.Now().Sub(bs.sess.AuthTime) > time.Duration(maxAge)*time.Second
 	}
 	return false
 }

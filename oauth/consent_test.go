@@ -1,7 +1,6 @@
 package oauth_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -123,6 +122,10 @@ func TestPromptAndMaxAgeDecideWhenToSignInAgain(t *testing.T) {
 		}
 		first := d.exchange(app, secret, b.codeFor(app, "openid", p, ada.Email), p)
 		authTime := jwtPart(t, first.IDToken, 1)["auth_time"].(float64)
+		// max_age=0 asks for a sign-in even from one made this very moment.
+		if a := b.follow(b.get(d.authorizeURL(app, "openid", p, url.Values{"max_age": {"0"}}))); !strings.Contains(a.body, `name="password"`) {
+			t.Errorf("max_age=0 right after signing in: %d %q, want the sign-in page", a.status, a.location)
+		}
 		// prompt=none signed in: a code, no page.
 		codeFrom(t, b.follow(b.get(d.authorizeURL(app, "openid", p, url.Values{"prompt": {"none"}}))), app.RedirectURIs[0])
 
@@ -138,6 +141,5 @@ func TestPromptAndMaxAgeDecideWhenToSignInAgain(t *testing.T) {
 		}
 		// max_age the sign-in is within: no page.
 		codeFrom(t, b.follow(b.get(d.authorizeURL(app, "openid", p, url.Values{"max_age": {"3600"}}))), app.RedirectURIs[0])
-		_ = context.Background()
 	})
 }

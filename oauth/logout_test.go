@@ -1,7 +1,6 @@
 package oauth_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -122,7 +121,6 @@ func TestAnAppSignsTheUserOutAndTheOtherAppsAreTold(t *testing.T) {
 		if _, ok := claims.Events["http://schemas.openid.net/event/backchannel-logout"]; !ok {
 			t.Errorf("events %v", claims.Events)
 		}
-		_ = context.Background()
 	})
 }
 
