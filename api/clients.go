@@ -185,13 +185,13 @@ func (h *handlers) registerClients() {
 		if err := replaced(map[string]string{"body.name": b.Name}); err != nil {
 			return nil, err
 		}
-		n := clients.NewClient{Name: b.Name, Public: b.Public, FirstParty: b.FirstParty, RedirectURIs: b.RedirectURIs,
+		n := clients.Settings{Name: b.Name, Public: b.Public, FirstParty: b.FirstParty, RedirectURIs: b.RedirectURIs,
 			PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, GrantTypes: b.GrantTypes, Scopes: b.Scopes,
 			Audience: b.Audience, TokenEndpointAuthMethod: b.TokenEndpointAuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI,
 			AccessTokenFormat:    b.AccessTokenFormat,
 			AccessTokenLifetime:  lifetime(b.AccessTokenLifetime),
 			RefreshTokenLifetime: lifetime(b.RefreshTokenLifetime),
-			IDTokenLifetime:      lifetime(b.IDTokenLifetime), IDTokenAlg: b.IDTokenAlg,
+			IDTokenLifetime:      lifetime(b.IDTokenLifetime), IDTokenSignedResponseAlg: b.IDTokenAlg,
 			BackchannelLogoutURI: b.BackchannelLogoutURI, IntrospectAnyToken: b.IntrospectAnyToken}
 		if string(n.JWKS) == "null" {
 			n.JWKS = nil
@@ -268,7 +268,7 @@ func (h *handlers) registerClients() {
 			AccessTokenFormat:    b.AccessTokenFormat,
 			AccessTokenLifetime:  lifetimePtr(b.AccessTokenLifetime),
 			RefreshTokenLifetime: lifetimePtr(b.RefreshTokenLifetime),
-			IDTokenLifetime:      lifetimePtr(b.IDTokenLifetime), IDTokenAlg: b.IDTokenAlg,
+			IDTokenLifetime:      lifetimePtr(b.IDTokenLifetime), IDTokenSignedResponseAlg: b.IDTokenAlg,
 			BackchannelLogoutURI: b.BackchannelLogoutURI, IntrospectAnyToken: b.IntrospectAnyToken}
 		// Absent, the key set stays; null removes it (JSON merge patch, RFC 7396).
 		if b.JWKS != nil {

@@ -65,12 +65,30 @@ const (
 	AlgES256 = "ES256"
 )
 
-// Client is a registered OAuth 2 / OpenID Connect client (an app). It never holds its
+// Client is a registered OAuth 2 / OpenID Connect client (an app): its id, the
+// settings it was registered with, and what identityd keeps about it. It never holds its
 // secret. It has no JSON form of its own: the management API's (seconds for lifetimes,
 // where this type holds durations) is made from it at the edge.
 type Client struct {
 	// ID is the client_id, made by store.NewID.
-	ID   string
+	ID string
+	Settings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// HasSecret says whether the client has a secret. A client that authenticates with a
+	// secret has none after switching to such a method by Update, until RotateSecret
+	// issues one; until then it cannot authenticate.
+	HasSecret bool
+	// SecretRotatedAt is when RotateSecret last replaced the secret; nil if it never did.
+	SecretRotatedAt *time.Time
+}
+
+// Settings are what an operator registers a client with: what Create takes and Update
+// changes. In Create, zero values take the defaults: the token endpoint authentication
+// method is client_secret_basic for a confidential client and none for a public one,
+// the access token format is jwt, the ID token algorithm RS256, and a lifetime of 0 is
+// the server's.
+type Settings struct {
 	Name string
 	// Public clients (native and single-page apps) have no secret, must use PKCE, and
 	// authenticate with "none". Fixed at creation.
@@ -109,14 +127,6 @@ type Client struct {
 	// IntrospectAnyToken lets this (resource server) client introspect tokens of any
 	// audience, not just its own.
 	IntrospectAnyToken bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	// HasSecret says whether the client has a secret. A client that authenticates with a
-	// secret has none after switching to such a method by Update, until RotateSecret
-	// issues one; until then it cannot authenticate.
-	HasSecret bool
-	// SecretRotatedAt is when RotateSecret last replaced the secret; nil if it never did.
-	SecretRotatedAt *time.Time
 }
 
 // usesSecret reports whether the client authenticates with a client secret.
@@ -127,17 +137,23 @@ func usesSecret(method string) bool {
 // clone is a deep copy, so that a caller changing a client it was given cannot change
 // the copy in the cache that every request shares.
 func (c Client) clone() Client {
-	c.RedirectURIs = slices.Clone(c.RedirectURIs)
-	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
-	c.GrantTypes = slices.Clone(c.GrantTypes)
-	c.Scopes = slices.Clone(c.Scopes)
-	c.Audience = slices.Clone(c.Audience)
-	c.JWKS = slices.Clone(c.JWKS)
+	c.Settings = c.Settings.clone()
 	if c.SecretRotatedAt != nil {
 		t := *c.SecretRotatedAt
 		c.SecretRotatedAt = &t
 	}
 	return c
+}
+
+// clone is a deep copy of s.
+func (s Settings) clone() Settings {
+	s.RedirectURIs = slices.Clone(s.RedirectURIs)
+	s.PostLogoutRedirectURIs = slices.Clone(s.PostLogoutRedirectURIs)
+	s.GrantTypes = slices.Clone(s.GrantTypes)
+	s.Scopes = slices.Clone(s.Scopes)
+	s.Audience = slices.Clone(s.Audience)
+	s.JWKS = slices.Clone(s.JWKS)
+	return s
 }
 
 // Errors callers tell apart. Each means nothing was changed.

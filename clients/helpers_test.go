@@ -42,7 +42,7 @@ func newFixture(t testing.TB, db *store.DB, cfg clients.Config) *fixture {
 }
 
 // create registers n or fails the test.
-func (f *fixture) create(t testing.TB, n clients.NewClient) (clients.Client, string) {
+func (f *fixture) create(t testing.TB, n clients.Settings) (clients.Client, string) {
 	t.Helper()
 	c, secret, err := f.svc.Create(context.Background(), n)
 	if err != nil {
@@ -52,8 +52,8 @@ func (f *fixture) create(t testing.TB, n clients.NewClient) (clients.Client, str
 }
 
 // webApp is a confidential web app that signs users in and refreshes its tokens.
-func webApp() clients.NewClient {
-	return clients.NewClient{
+func webApp() clients.Settings {
+	return clients.Settings{
 		Name:         "Invoices",
 		RedirectURIs: []string{"https://invoices.example.com/callback"},
 		GrantTypes:   []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken},
@@ -63,8 +63,8 @@ func webApp() clients.NewClient {
 }
 
 // nativeApp is a public mobile app with a private-use scheme and a loopback redirect.
-func nativeApp() clients.NewClient {
-	return clients.NewClient{
+func nativeApp() clients.Settings {
+	return clients.Settings{
 		Name:         "Invoices for phones",
 		Public:       true,
 		RedirectURIs: []string{"com.example.invoices:/oauth2redirect", "http://127.0.0.1/callback"},
@@ -74,8 +74,8 @@ func nativeApp() clients.NewClient {
 }
 
 // machine is a confidential service that gets tokens on its own behalf.
-func machine() clients.NewClient {
-	return clients.NewClient{
+func machine() clients.Settings {
+	return clients.Settings{
 		Name:       "Billing batch",
 		GrantTypes: []string{clients.GrantClientCredentials},
 		Scopes:     []string{"invoices:write"},
@@ -84,7 +84,7 @@ func machine() clients.NewClient {
 }
 
 // keyJWTApp is webApp authenticating with private_key_jwt and the given key set.
-func keyJWTApp(jwks string) clients.NewClient {
+func keyJWTApp(jwks string) clients.Settings {
 	n := webApp()
 	n.TokenEndpointAuthMethod = clients.AuthPrivateKeyJWT
 	n.JWKS = json.RawMessage(jwks)

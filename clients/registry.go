@@ -13,45 +13,13 @@ import (
 	"github.com/identityd/identityd/store"
 )
 
-// NewClient is what Create registers. Zero values take the defaults: the token endpoint
-// authentication method is client_secret_basic for a confidential client and none for a
-// public one, the access token format is jwt, and a lifetime of 0 is the server's.
-type NewClient struct {
-	Name                    string
-	Public, FirstParty      bool
-	RedirectURIs            []string
-	PostLogoutRedirectURIs  []string
-	GrantTypes              []string
-	Scopes                  []string
-	Audience                []string
-	TokenEndpointAuthMethod string
-	JWKS                    json.RawMessage
-	JWKSURI                 string
-	AccessTokenFormat       string
-	AccessTokenLifetime     time.Duration
-	RefreshTokenLifetime    time.Duration
-	IDTokenLifetime         time.Duration
-	IDTokenAlg              string
-	BackchannelLogoutURI    string
-	IntrospectAnyToken      bool
-}
-
 // Create registers a client and returns it. A client that authenticates with a secret
 // (client_secret_basic or client_secret_post) gets one: 256 random bits in base64url,
 // prefixed "idd_cs_" so that secret scanners recognise it, stored only as its SHA-256 and
 // returned this once. Public and private_key_jwt clients get none (the secret is "").
-func (s *Service) Create(ctx context.Context, n NewClient) (Client, string, error) {
+func (s *Service) Create(ctx context.Context, n Settings) (Client, string, error) {
 	now := s.stamp()
-	c := Client{
-		ID: store.NewID(), Name: n.Name, Public: n.Public, FirstParty: n.FirstParty,
-		RedirectURIs: slices.Clone(n.RedirectURIs), PostLogoutRedirectURIs: slices.Clone(n.PostLogoutRedirectURIs),
-		GrantTypes: slices.Clone(n.GrantTypes), Scopes: slices.Clone(n.Scopes), Audience: slices.Clone(n.Audience),
-		TokenEndpointAuthMethod: n.TokenEndpointAuthMethod, JWKS: slices.Clone(n.JWKS), JWKSURI: n.JWKSURI,
-		AccessTokenFormat: n.AccessTokenFormat, AccessTokenLifetime: n.AccessTokenLifetime,
-		RefreshTokenLifetime: n.RefreshTokenLifetime, IDTokenLifetime: n.IDTokenLifetime, IDTokenSignedResponseAlg: n.IDTokenAlg,
-		BackchannelLogoutURI: n.BackchannelLogoutURI, IntrospectAnyToken: n.IntrospectAnyToken,
-		CreatedAt: now, UpdatedAt: now,
-	}
+	c := Client{ID: store.NewID(), Settings: n.clone(), CreatedAt: now, UpdatedAt: now}
 	if err := s.prepare(&c); err != nil {
 		return Client{}, "", err
 	}
@@ -144,23 +112,23 @@ func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, err
 // to authenticate, until RotateSecret issues one: Update never returns a secret, and a
 // secret that appeared unasked would be one nobody saw.
 type Patch struct {
-	Name                    *string
-	FirstParty              *bool
-	RedirectURIs            *[]string
-	PostLogoutRedirectURIs  *[]string
-	GrantTypes              *[]string
-	Scopes                  *[]string
-	Audience                *[]string
-	TokenEndpointAuthMethod *string
-	JWKS                    *json.RawMessage
-	JWKSURI                 *string
-	AccessTokenFormat       *string
-	AccessTokenLifetime     *time.Duration
-	RefreshTokenLifetime    *time.Duration
-	IDTokenLifetime         *time.Duration
-	IDTokenAlg              *string
-	BackchannelLogoutURI    *string
-	IntrospectAnyToken      *bool
+	Name                     *string
+	FirstParty               *bool
+	RedirectURIs             *[]string
+	PostLogoutRedirectURIs   *[]string
+	GrantTypes               *[]string
+	Scopes                   *[]string
+	Audience                 *[]string
+	TokenEndpointAuthMethod  *string
+	JWKS                     *json.RawMessage
+	JWKSURI                  *string
+	AccessTokenFormat        *string
+	AccessTokenLifetime      *time.Duration
+	RefreshTokenLifetime     *time.Duration
+	IDTokenLifetime          *time.Duration
+	IDTokenSignedResponseAlg *string
+	BackchannelLogoutURI     *string
+	IntrospectAnyToken       *bool
 }
 
 // Update applies p to the client with id and returns the result, or ErrNotFound. The
@@ -234,7 +202,7 @@ func (p Patch) apply(c Client) Client {
 	assign(&c.AccessTokenLifetime, p.AccessTokenLifetime)
 	assign(&c.RefreshTokenLifetime, p.RefreshTokenLifetime)
 	assign(&c.IDTokenLifetime, p.IDTokenLifetime)
-	assign(&c.IDTokenSignedResponseAlg, p.IDTokenAlg)
+	assign(&c.IDTokenSignedResponseAlg, p.IDTokenSignedResponseAlg)
 	assign(&c.BackchannelLogoutURI, p.BackchannelLogoutURI)
 	assign(&c.IntrospectAnyToken, p.IntrospectAnyToken)
 	return c.clone()

@@ -66,11 +66,11 @@ func TestClientLifecycleStoresOnlyTheSecretsHashAndRecordsEachChange(t *testing.
 			t.Fatalf("secret %q: want %s and 256 bits in base64url", secret, clients.SecretPrefix)
 		}
 		want := clients.Client{
-			ID: c.ID, Name: "Invoices", RedirectURIs: []string{"https://invoices.example.com/callback"},
-			PostLogoutRedirectURIs: []string{}, GrantTypes: []string{"authorization_code", "refresh_token"},
-			Scopes:   []string{"openid", "profile", "email", "offline_access", "invoices:read"},
-			Audience: []string{"https://api.example.com"}, TokenEndpointAuthMethod: clients.AuthClientSecretBasic,
-			AccessTokenFormat: clients.FormatJWT, IDTokenSignedResponseAlg: clients.AlgRS256,
+			ID: c.ID, Settings: clients.Settings{Name: "Invoices", RedirectURIs: []string{"https://invoices.example.com/callback"},
+				PostLogoutRedirectURIs: []string{}, GrantTypes: []string{"authorization_code", "refresh_token"},
+				Scopes:   []string{"openid", "profile", "email", "offline_access", "invoices:read"},
+				Audience: []string{"https://api.example.com"}, TokenEndpointAuthMethod: clients.AuthClientSecretBasic,
+				AccessTokenFormat: clients.FormatJWT, IDTokenSignedResponseAlg: clients.AlgRS256},
 			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), HasSecret: true,
 		}
 		if !reflect.DeepEqual(c, want) {

@@ -17,11 +17,11 @@ import (
 // change is a registration made from a valid one by a change.
 type change struct {
 	name string
-	base func() clients.NewClient
-	edit func(n *clients.NewClient)
+	base func() clients.Settings
+	edit func(n *clients.Settings)
 }
 
-func (c change) client() clients.NewClient {
+func (c change) client() clients.Settings {
 	n := c.base()
 	c.edit(&n)
 	return n
@@ -63,23 +63,23 @@ func refusedRegistrations(t *testing.T) []struct {
 		fields []string
 	}
 	web, native, svc := webApp, nativeApp, machine
-	redirect := func(uri string) func(n *clients.NewClient) {
-		return func(n *clients.NewClient) { n.RedirectURIs = []string{uri} }
+	redirect := func(uri string) func(n *clients.Settings) {
+		return func(n *clients.Settings) { n.RedirectURIs = []string{uri} }
 	}
-	keys := func(set string) func(n *clients.NewClient) {
-		return func(n *clients.NewClient) {
+	keys := func(set string) func(n *clients.Settings) {
+		return func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod, n.JWKS = clients.AuthPrivateKeyJWT, json.RawMessage(set)
 		}
 	}
-	r := func(name string, base func() clients.NewClient, edit func(n *clients.NewClient), fields ...string) refused {
+	r := func(name string, base func() clients.Settings, edit func(n *clients.Settings), fields ...string) refused {
 		return refused{change{name, base, edit}, fields}
 	}
 	return []refused{
-		r("no name", web, func(n *clients.NewClient) { n.Name = "" }, "name"),
-		r("long name", web, func(n *clients.NewClient) { n.Name = strings.Repeat("é", 101) }, "name"),
-		r("padded name", web, func(n *clients.NewClient) { n.Name = " Invoices" }, "name"),
-		r("control in name", web, func(n *clients.NewClient) { n.Name = "In\tvoices" }, "name"),
-		r("invalid utf-8 name", web, func(n *clients.NewClient) { n.Name = "In\xffvoices" }, "name"),
+		r("no name", web, func(n *clients.Settings) { n.Name = "" }, "name"),
+		r("long name", web, func(n *clients.Settings) { n.Name = strings.Repeat("é", 101) }, "name"),
+		r("padded name", web, func(n *clients.Settings) { n.Name = " Invoices" }, "name"),
+		r("control in name", web, func(n *clients.Settings) { n.Name = "In\tvoices" }, "name"),
+		r("invalid utf-8 name", web, func(n *clients.Settings) { n.Name = "In\xffvoices" }, "name"),
 
 		r("javascript redirect", web, redirect("javascript:alert(document.cookie)"), "redirect_uris[0]"),
 		r("javascript redirect for a public client", native, redirect("javascript://%0aalert(1)"), "redirect_uris[0]"),
@@ -111,110 +111,110 @@ func refusedRegistrations(t *testing.T) []struct {
 		r("ipv6 zone", native, redirect("http://[fe80::1%25en0]/callback"), "redirect_uris[0]"),
 		r("empty uri", web, redirect(""), "redirect_uris[0]"),
 		r("too long", web, redirect("https://invoices.example.com/"+strings.Repeat("a", 2049-29)), "redirect_uris[0]"),
-		r("repeated uri", web, func(n *clients.NewClient) {
+		r("repeated uri", web, func(n *clients.Settings) {
 			n.RedirectURIs = []string{"https://a.example.com/cb", "https://b.example.com/cb", "https://a.example.com/cb"}
 		}, "redirect_uris[2]"),
-		r("two bad uris", web, func(n *clients.NewClient) {
+		r("two bad uris", web, func(n *clients.Settings) {
 			n.RedirectURIs = []string{"javascript:x", "https://ok.example.com/cb", "http://example.com/cb"}
 		}, "redirect_uris[0]", "redirect_uris[2]"),
-		r("too many uris", web, func(n *clients.NewClient) {
+		r("too many uris", web, func(n *clients.Settings) {
 			n.RedirectURIs = many(21, func(i int) string { return fmt.Sprintf("https://invoices.example.com/%d", i) })
 		}, "redirect_uris"),
-		r("authorization code without redirect uris", web, func(n *clients.NewClient) { n.RedirectURIs = nil }, "redirect_uris"),
+		r("authorization code without redirect uris", web, func(n *clients.Settings) { n.RedirectURIs = nil }, "redirect_uris"),
 
-		r("javascript logout", web, func(n *clients.NewClient) {
+		r("javascript logout", web, func(n *clients.Settings) {
 			n.PostLogoutRedirectURIs = []string{"https://invoices.example.com/bye", "javascript:alert(1)"}
 		}, "post_logout_redirect_uris[1]"),
-		r("http logout", web, func(n *clients.NewClient) {
+		r("http logout", web, func(n *clients.Settings) {
 			n.PostLogoutRedirectURIs = []string{"http://invoices.example.com/bye"}
 		}, "post_logout_redirect_uris[0]"),
-		r("logout fragment", web, func(n *clients.NewClient) {
+		r("logout fragment", web, func(n *clients.Settings) {
 			n.PostLogoutRedirectURIs = []string{"https://invoices.example.com/bye#x"}
 		}, "post_logout_redirect_uris[0]"),
-		r("too many logout uris", web, func(n *clients.NewClient) {
+		r("too many logout uris", web, func(n *clients.Settings) {
 			n.PostLogoutRedirectURIs = many(21, func(i int) string { return fmt.Sprintf("https://invoices.example.com/%d", i) })
 		}, "post_logout_redirect_uris"),
 
-		r("http back-channel", web, func(n *clients.NewClient) { n.BackchannelLogoutURI = "http://invoices.example.com/logout" },
+		r("http back-channel", web, func(n *clients.Settings) { n.BackchannelLogoutURI = "http://invoices.example.com/logout" },
 			"backchannel_logout_uri"),
-		r("private-use back-channel", native, func(n *clients.NewClient) { n.BackchannelLogoutURI = "com.example.invoices:/logout" },
+		r("private-use back-channel", native, func(n *clients.Settings) { n.BackchannelLogoutURI = "com.example.invoices:/logout" },
 			"backchannel_logout_uri"),
-		r("back-channel fragment", web, func(n *clients.NewClient) { n.BackchannelLogoutURI = "https://invoices.example.com/logout#x" },
+		r("back-channel fragment", web, func(n *clients.Settings) { n.BackchannelLogoutURI = "https://invoices.example.com/logout#x" },
 			"backchannel_logout_uri"),
-		r("relative back-channel", web, func(n *clients.NewClient) { n.BackchannelLogoutURI = "/logout" },
+		r("relative back-channel", web, func(n *clients.Settings) { n.BackchannelLogoutURI = "/logout" },
 			"backchannel_logout_uri"),
-		r("back-channel with a password", web, func(n *clients.NewClient) {
+		r("back-channel with a password", web, func(n *clients.Settings) {
 			n.BackchannelLogoutURI = "https://u:p@invoices.example.com/logout"
 		}, "backchannel_logout_uri"),
 
-		r("no grant types", web, func(n *clients.NewClient) { n.GrantTypes = nil }, "grant_types"),
-		r("password grant", web, func(n *clients.NewClient) { n.GrantTypes = []string{"password"} }, "grant_types[0]"),
-		r("implicit grant", web, func(n *clients.NewClient) {
+		r("no grant types", web, func(n *clients.Settings) { n.GrantTypes = nil }, "grant_types"),
+		r("password grant", web, func(n *clients.Settings) { n.GrantTypes = []string{"password"} }, "grant_types[0]"),
+		r("implicit grant", web, func(n *clients.Settings) {
 			n.GrantTypes = []string{"authorization_code", "implicit"}
 		}, "grant_types[1]"),
-		r("refresh without code", web, func(n *clients.NewClient) { n.GrantTypes = []string{"refresh_token"} }, "grant_types"),
-		r("client credentials for a public client", native, func(n *clients.NewClient) {
+		r("refresh without code", web, func(n *clients.Settings) { n.GrantTypes = []string{"refresh_token"} }, "grant_types"),
+		r("client credentials for a public client", native, func(n *clients.Settings) {
 			n.GrantTypes = []string{"authorization_code", "client_credentials"}
 		}, "grant_types"),
-		r("public client credentials and refresh without code", native, func(n *clients.NewClient) {
+		r("public client credentials and refresh without code", native, func(n *clients.Settings) {
 			n.GrantTypes = []string{"refresh_token", "client_credentials"}
 		}, "grant_types", "grant_types"),
-		r("repeated grant", web, func(n *clients.NewClient) {
+		r("repeated grant", web, func(n *clients.Settings) {
 			n.GrantTypes = []string{"authorization_code", "authorization_code"}
 		}, "grant_types[1]"),
-		r("four grants", web, func(n *clients.NewClient) {
+		r("four grants", web, func(n *clients.Settings) {
 			n.GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "password"}
 		}, "grant_types"),
 
-		r("upper-case scope", web, func(n *clients.NewClient) { n.Scopes = []string{"Invoices:Read"} }, "scopes[0]"),
-		r("scope with a space", web, func(n *clients.NewClient) { n.Scopes = []string{"openid", "invoices read"} }, "scopes[1]"),
-		r("empty scope", web, func(n *clients.NewClient) { n.Scopes = []string{""} }, "scopes[0]"),
-		r("scope starting with punctuation", web, func(n *clients.NewClient) { n.Scopes = []string{"-invoices"} }, "scopes[0]"),
-		r("long scope", web, func(n *clients.NewClient) { n.Scopes = []string{strings.Repeat("a", 65)} }, "scopes[0]"),
-		r("unicode scope", web, func(n *clients.NewClient) { n.Scopes = []string{"récapitulatif"} }, "scopes[0]"),
-		r("repeated scope", web, func(n *clients.NewClient) { n.Scopes = []string{"openid", "email", "openid"} }, "scopes[2]"),
-		r("too many scopes", web, func(n *clients.NewClient) {
+		r("upper-case scope", web, func(n *clients.Settings) { n.Scopes = []string{"Invoices:Read"} }, "scopes[0]"),
+		r("scope with a space", web, func(n *clients.Settings) { n.Scopes = []string{"openid", "invoices read"} }, "scopes[1]"),
+		r("empty scope", web, func(n *clients.Settings) { n.Scopes = []string{""} }, "scopes[0]"),
+		r("scope starting with punctuation", web, func(n *clients.Settings) { n.Scopes = []string{"-invoices"} }, "scopes[0]"),
+		r("long scope", web, func(n *clients.Settings) { n.Scopes = []string{strings.Repeat("a", 65)} }, "scopes[0]"),
+		r("unicode scope", web, func(n *clients.Settings) { n.Scopes = []string{"récapitulatif"} }, "scopes[0]"),
+		r("repeated scope", web, func(n *clients.Settings) { n.Scopes = []string{"openid", "email", "openid"} }, "scopes[2]"),
+		r("too many scopes", web, func(n *clients.Settings) {
 			n.Scopes = many(51, func(i int) string { return fmt.Sprintf("s%d", i) })
 		}, "scopes"),
 
-		r("empty audience", web, func(n *clients.NewClient) { n.Audience = []string{""} }, "audience[0]"),
-		r("audience with a space", web, func(n *clients.NewClient) { n.Audience = []string{"api one"} }, "audience[0]"),
-		r("audience with a NUL", web, func(n *clients.NewClient) { n.Audience = []string{"api\x00"} }, "audience[0]"),
-		r("long audience", web, func(n *clients.NewClient) { n.Audience = []string{strings.Repeat("a", 257)} }, "audience[0]"),
-		r("repeated audience", web, func(n *clients.NewClient) { n.Audience = []string{"a", "a"} }, "audience[1]"),
-		r("too many audiences", web, func(n *clients.NewClient) {
+		r("empty audience", web, func(n *clients.Settings) { n.Audience = []string{""} }, "audience[0]"),
+		r("audience with a space", web, func(n *clients.Settings) { n.Audience = []string{"api one"} }, "audience[0]"),
+		r("audience with a NUL", web, func(n *clients.Settings) { n.Audience = []string{"api\x00"} }, "audience[0]"),
+		r("long audience", web, func(n *clients.Settings) { n.Audience = []string{strings.Repeat("a", 257)} }, "audience[0]"),
+		r("repeated audience", web, func(n *clients.Settings) { n.Audience = []string{"a", "a"} }, "audience[1]"),
+		r("too many audiences", web, func(n *clients.Settings) {
 			n.Audience = many(21, func(i int) string { return fmt.Sprintf("api-%d", i) })
 		}, "audience"),
 
-		r("public client with a secret method", native, func(n *clients.NewClient) {
+		r("public client with a secret method", native, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod = clients.AuthClientSecretBasic
 		}, "token_endpoint_auth_method"),
 		r("public client with private_key_jwt", native, keys(jwks(rsaPub)), "token_endpoint_auth_method"),
-		r("confidential client with none", web, func(n *clients.NewClient) {
+		r("confidential client with none", web, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod = clients.AuthNone
 		}, "token_endpoint_auth_method"),
-		r("client_secret_jwt", web, func(n *clients.NewClient) { n.TokenEndpointAuthMethod = "client_secret_jwt" },
+		r("client_secret_jwt", web, func(n *clients.Settings) { n.TokenEndpointAuthMethod = "client_secret_jwt" },
 			"token_endpoint_auth_method"),
-		r("unknown method", web, func(n *clients.NewClient) { n.TokenEndpointAuthMethod = "basic" },
+		r("unknown method", web, func(n *clients.Settings) { n.TokenEndpointAuthMethod = "basic" },
 			"token_endpoint_auth_method"),
-		r("private_key_jwt without keys", web, func(n *clients.NewClient) {
+		r("private_key_jwt without keys", web, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod = clients.AuthPrivateKeyJWT
 		}, "jwks"),
-		r("private_key_jwt with keys and a uri", web, func(n *clients.NewClient) {
+		r("private_key_jwt with keys and a uri", web, func(n *clients.Settings) {
 			keys(jwks(rsaPub))(n)
 			n.JWKSURI = "https://invoices.example.com/jwks.json"
 		}, "jwks_uri"),
-		r("keys for a secret client", web, func(n *clients.NewClient) { n.JWKS = json.RawMessage(jwks(rsaPub)) }, "jwks"),
-		r("key uri for a secret client", web, func(n *clients.NewClient) { n.JWKSURI = "https://invoices.example.com/jwks.json" },
+		r("keys for a secret client", web, func(n *clients.Settings) { n.JWKS = json.RawMessage(jwks(rsaPub)) }, "jwks"),
+		r("key uri for a secret client", web, func(n *clients.Settings) { n.JWKSURI = "https://invoices.example.com/jwks.json" },
 			"jwks_uri"),
-		r("keys for a public client", native, func(n *clients.NewClient) { n.JWKS = json.RawMessage(jwks(ecPub)) }, "jwks"),
-		r("http key uri", web, func(n *clients.NewClient) {
+		r("keys for a public client", native, func(n *clients.Settings) { n.JWKS = json.RawMessage(jwks(ecPub)) }, "jwks"),
+		r("http key uri", web, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod, n.JWKSURI = clients.AuthPrivateKeyJWT, "http://invoices.example.com/jwks.json"
 		}, "jwks_uri"),
-		r("loopback http key uri", web, func(n *clients.NewClient) {
+		r("loopback http key uri", web, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod, n.JWKSURI = clients.AuthPrivateKeyJWT, "http://127.0.0.1/jwks.json"
 		}, "jwks_uri"),
-		r("key uri with a fragment", web, func(n *clients.NewClient) {
+		r("key uri with a fragment", web, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod, n.JWKSURI = clients.AuthPrivateKeyJWT, "https://invoices.example.com/jwks.json#k"
 		}, "jwks_uri"),
 
@@ -249,37 +249,37 @@ func refusedRegistrations(t *testing.T) []struct {
 		r("rsa key without n", web, keys(jwks(`{"kty":"RSA","e":"AQAB"}`)), "jwks.keys[0]"),
 		r("good and bad keys", web, keys(jwks(rsaPub, rsaPriv, ecPub, `{}`)), "jwks.keys[1]", "jwks.keys[3]"),
 
-		r("upper-case format", web, func(n *clients.NewClient) { n.AccessTokenFormat = "JWT" }, "access_token_format"),
-		r("unknown format", web, func(n *clients.NewClient) { n.AccessTokenFormat = "paseto" }, "access_token_format"),
+		r("upper-case format", web, func(n *clients.Settings) { n.AccessTokenFormat = "JWT" }, "access_token_format"),
+		r("unknown format", web, func(n *clients.Settings) { n.AccessTokenFormat = "paseto" }, "access_token_format"),
 
-		r("negative access lifetime", web, func(n *clients.NewClient) { n.AccessTokenLifetime = -time.Minute }, "access_token_lifetime"),
-		r("short access lifetime", web, func(n *clients.NewClient) { n.AccessTokenLifetime = 59 * time.Second }, "access_token_lifetime"),
-		r("long access lifetime", web, func(n *clients.NewClient) { n.AccessTokenLifetime = 24*time.Hour + time.Second }, "access_token_lifetime"),
-		r("fractional access lifetime", web, func(n *clients.NewClient) { n.AccessTokenLifetime = 90*time.Second + time.Millisecond }, "access_token_lifetime"),
-		r("short refresh lifetime", web, func(n *clients.NewClient) { n.RefreshTokenLifetime = time.Second }, "refresh_token_lifetime"),
-		r("long refresh lifetime", web, func(n *clients.NewClient) { n.RefreshTokenLifetime = 8761 * time.Hour }, "refresh_token_lifetime"),
-		r("short id token lifetime", web, func(n *clients.NewClient) { n.IDTokenLifetime = time.Nanosecond }, "id_token_lifetime"),
-		r("long id token lifetime", web, func(n *clients.NewClient) { n.IDTokenLifetime = 48 * time.Hour }, "id_token_lifetime"),
+		r("negative access lifetime", web, func(n *clients.Settings) { n.AccessTokenLifetime = -time.Minute }, "access_token_lifetime"),
+		r("short access lifetime", web, func(n *clients.Settings) { n.AccessTokenLifetime = 59 * time.Second }, "access_token_lifetime"),
+		r("long access lifetime", web, func(n *clients.Settings) { n.AccessTokenLifetime = 24*time.Hour + time.Second }, "access_token_lifetime"),
+		r("fractional access lifetime", web, func(n *clients.Settings) { n.AccessTokenLifetime = 90*time.Second + time.Millisecond }, "access_token_lifetime"),
+		r("short refresh lifetime", web, func(n *clients.Settings) { n.RefreshTokenLifetime = time.Second }, "refresh_token_lifetime"),
+		r("long refresh lifetime", web, func(n *clients.Settings) { n.RefreshTokenLifetime = 8761 * time.Hour }, "refresh_token_lifetime"),
+		r("short id token lifetime", web, func(n *clients.Settings) { n.IDTokenLifetime = time.Nanosecond }, "id_token_lifetime"),
+		r("long id token lifetime", web, func(n *clients.Settings) { n.IDTokenLifetime = 48 * time.Hour }, "id_token_lifetime"),
 
-		r("id token alg HS256", web, func(n *clients.NewClient) { n.IDTokenAlg = "HS256" }, "id_token_signed_response_alg"),
-		r("id token alg none", web, func(n *clients.NewClient) { n.IDTokenAlg = "none" }, "id_token_signed_response_alg"),
-		r("lower-case id token alg", web, func(n *clients.NewClient) { n.IDTokenAlg = "es256" }, "id_token_signed_response_alg"),
+		r("id token alg HS256", web, func(n *clients.Settings) { n.IDTokenSignedResponseAlg = "HS256" }, "id_token_signed_response_alg"),
+		r("id token alg none", web, func(n *clients.Settings) { n.IDTokenSignedResponseAlg = "none" }, "id_token_signed_response_alg"),
+		r("lower-case id token alg", web, func(n *clients.Settings) { n.IDTokenSignedResponseAlg = "es256" }, "id_token_signed_response_alg"),
 
-		r("public client introspecting", native, func(n *clients.NewClient) { n.IntrospectAnyToken = true }, "introspect_any_token"),
+		r("public client introspecting", native, func(n *clients.Settings) { n.IntrospectAnyToken = true }, "introspect_any_token"),
 
-		r("everything wrong at once", native, func(n *clients.NewClient) {
-			*n = clients.NewClient{Name: "", Public: true, RedirectURIs: []string{"javascript:x"},
+		r("everything wrong at once", native, func(n *clients.Settings) {
+			*n = clients.Settings{Name: "", Public: true, RedirectURIs: []string{"javascript:x"},
 				PostLogoutRedirectURIs: []string{"data:x"}, GrantTypes: []string{"client_credentials", "password"},
 				Scopes: []string{"BAD"}, Audience: []string{" "}, TokenEndpointAuthMethod: "client_secret_post",
 				JWKS: json.RawMessage(jwks(rsaPub)), JWKSURI: "https://keys.example.com/", AccessTokenFormat: "x",
 				AccessTokenLifetime: time.Second, RefreshTokenLifetime: time.Second, IDTokenLifetime: time.Second,
-				BackchannelLogoutURI: "ftp://x", IntrospectAnyToken: true, IDTokenAlg: "PS256"}
+				BackchannelLogoutURI: "ftp://x", IntrospectAnyToken: true, IDTokenSignedResponseAlg: "PS256"}
 		}, "name", "redirect_uris[0]", "post_logout_redirect_uris[0]", "grant_types[1]", "grant_types", "scopes[0]",
 			"audience[0]", "token_endpoint_auth_method", "jwks", "jwks_uri", "access_token_format", "access_token_lifetime",
 			"refresh_token_lifetime", "id_token_lifetime", "id_token_signed_response_alg", "backchannel_logout_uri",
 			"introspect_any_token"),
 
-		r("confidential service without its grant", svc, func(n *clients.NewClient) { n.GrantTypes = []string{} }, "grant_types"),
+		r("confidential service without its grant", svc, func(n *clients.Settings) { n.GrantTypes = []string{} }, "grant_types"),
 	}
 }
 
@@ -366,11 +366,11 @@ func TestUpdateChecksTheWholeRegistrationAndChangesNothingOnRefusal(t *testing.T
 }
 
 func TestRegistrationsAtTheLimitsAndInDevModeAreAccepted(t *testing.T) {
-	redirect := func(uris ...string) func(n *clients.NewClient) {
-		return func(n *clients.NewClient) { n.RedirectURIs = uris }
+	redirect := func(uris ...string) func(n *clients.Settings) {
+		return func(n *clients.Settings) { n.RedirectURIs = uris }
 	}
 	cases := []change{
-		{"a name of 100 characters", webApp, func(n *clients.NewClient) { n.Name = strings.Repeat("é", 100) }},
+		{"a name of 100 characters", webApp, func(n *clients.Settings) { n.Name = strings.Repeat("é", 100) }},
 		{"https with a query and a port", webApp, redirect("https://invoices.example.com:8443/callback?tenant=a")},
 		{"https on an address", webApp, redirect("https://192.0.2.10/callback", "https://[2001:db8::1]/callback")},
 		{"loopback http for a public client", nativeApp, redirect("http://127.0.0.1:8080/callback", "http://[::1]/callback",
@@ -378,35 +378,35 @@ func TestRegistrationsAtTheLimitsAndInDevModeAreAccepted(t *testing.T) {
 		{"loopback http for a confidential client", webApp, redirect("http://localhost:8080/callback")},
 		{"private-use schemes", nativeApp, redirect("com.example.invoices:/callback", "com.example.invoices://oauth/callback")},
 		{"a uri of 2048 bytes", webApp, redirect("https://invoices.example.com/" + strings.Repeat("a", 2048-29))},
-		{"twenty uris", webApp, func(n *clients.NewClient) {
+		{"twenty uris", webApp, func(n *clients.Settings) {
 			n.RedirectURIs = many(20, func(i int) string { return fmt.Sprintf("https://invoices.example.com/%d", i) })
 			n.PostLogoutRedirectURIs = n.RedirectURIs
 		}},
-		{"fifty scopes", webApp, func(n *clients.NewClient) {
+		{"fifty scopes", webApp, func(n *clients.Settings) {
 			n.Scopes = append(many(49, func(i int) string { return fmt.Sprintf("app.s%d:read-all", i) }), "offline_access")
 		}},
-		{"a scope of 64 characters", webApp, func(n *clients.NewClient) { n.Scopes = []string{"0" + strings.Repeat("z", 63)} }},
-		{"twenty audiences of 256 characters", webApp, func(n *clients.NewClient) {
+		{"a scope of 64 characters", webApp, func(n *clients.Settings) { n.Scopes = []string{"0" + strings.Repeat("z", 63)} }},
+		{"twenty audiences of 256 characters", webApp, func(n *clients.Settings) {
 			n.Audience = many(20, func(i int) string { return fmt.Sprintf("%03d", i) + strings.Repeat("a", 253) })
 		}},
-		{"lifetimes at the bounds", webApp, func(n *clients.NewClient) {
+		{"lifetimes at the bounds", webApp, func(n *clients.Settings) {
 			n.AccessTokenLifetime, n.RefreshTokenLifetime, n.IDTokenLifetime = time.Minute, 8760*time.Hour, 24*time.Hour
 		}},
-		{"opaque tokens", webApp, func(n *clients.NewClient) { n.AccessTokenFormat = clients.FormatOpaque }},
-		{"back-channel logout", webApp, func(n *clients.NewClient) { n.BackchannelLogoutURI = "https://invoices.example.com/bc?x=1" }},
-		{"loopback back-channel logout", webApp, func(n *clients.NewClient) { n.BackchannelLogoutURI = "http://[::1]:9000/bc" }},
-		{"client_secret_post", webApp, func(n *clients.NewClient) { n.TokenEndpointAuthMethod = clients.AuthClientSecretPost }},
-		{"a p-384 key", webApp, func(n *clients.NewClient) {
+		{"opaque tokens", webApp, func(n *clients.Settings) { n.AccessTokenFormat = clients.FormatOpaque }},
+		{"back-channel logout", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "https://invoices.example.com/bc?x=1" }},
+		{"loopback back-channel logout", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "http://[::1]:9000/bc" }},
+		{"client_secret_post", webApp, func(n *clients.Settings) { n.TokenEndpointAuthMethod = clients.AuthClientSecretPost }},
+		{"a p-384 key", webApp, func(n *clients.Settings) {
 			*n = keyJWTApp(jwks(jwk(t, &ecP384Key().PublicKey, "", "", "ES384")))
 		}},
-		{"a key uri", webApp, func(n *clients.NewClient) {
+		{"a key uri", webApp, func(n *clients.Settings) {
 			n.TokenEndpointAuthMethod, n.JWKSURI = clients.AuthPrivateKeyJWT, "https://keys.example.com:8443/jwks.json"
 		}},
-		{"first-party resource server", machine, func(n *clients.NewClient) { n.FirstParty, n.IntrospectAnyToken = true, true }},
-		{"no scopes or audience", machine, func(n *clients.NewClient) { n.Scopes, n.Audience = nil, nil }},
+		{"first-party resource server", machine, func(n *clients.Settings) { n.FirstParty, n.IntrospectAnyToken = true, true }},
+		{"no scopes or audience", machine, func(n *clients.Settings) { n.Scopes, n.Audience = nil, nil }},
 	}
 	dev := []change{
-		{"http anywhere in dev mode", webApp, func(n *clients.NewClient) {
+		{"http anywhere in dev mode", webApp, func(n *clients.Settings) {
 			n.RedirectURIs = []string{"http://invoices.test:8080/callback"}
 			n.PostLogoutRedirectURIs = []string{"http://invoices.test:8080/bye"}
 			n.BackchannelLogoutURI = "http://invoices.test:8080/bc"

@@ -21,7 +21,7 @@ import (
 // scopes and audience.
 func (d *idp) service(scopes, audience []string) (clients.Client, string) {
 	d.t.Helper()
-	return d.app(clients.NewClient{Name: "Billing", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: scopes,
+	return d.app(clients.Settings{Name: "Billing", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: scopes,
 		Audience: audience})
 }
 
@@ -130,7 +130,7 @@ func TestClientCredentialsGiveAnRFC9068AccessToken(t *testing.T) {
 func TestAClientMayChooseOpaqueAccessTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		d := newIDP(t, db, idpOptions{})
-		svc, secret := d.app(clients.NewClient{Name: "Opaque", GrantTypes: []string{clients.GrantClientCredentials},
+		svc, secret := d.app(clients.Settings{Name: "Opaque", GrantTypes: []string{clients.GrantClientCredentials},
 			Scopes: []string{"reports"}, AccessTokenFormat: clients.FormatOpaque})
 		tr := d.token(map[string][]string{"grant_type": {"client_credentials"}, "scope": {"reports"}}, svc.ID, secret)
 		if tr.status != http.StatusOK || !strings.HasPrefix(tr.AccessToken, "idd_at_") {

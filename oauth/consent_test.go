@@ -17,7 +17,7 @@ var returnToField = regexp.MustCompile(`name="return_to" value="([^"]+)"`)
 // thirdParty registers a client that is not the operator's own.
 func (d *idp) thirdParty(redirect string) (clients.Client, string) {
 	d.t.Helper()
-	return d.app(clients.NewClient{Name: "Photo Printer", RedirectURIs: []string{redirect},
+	return d.app(clients.Settings{Name: "Photo Printer", RedirectURIs: []string{redirect},
 		GrantTypes: []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken},
 		Scopes:     []string{"openid", "email", "offline_access", "photos:read"}})
 }

@@ -125,7 +125,7 @@ func TestPrivateKeyJWTClientsAuthenticateWithSignedAssertions(t *testing.T) {
 		}
 		jwk := jose.JSONWebKey{Key: key.Public(), KeyID: "svc-key-1", Algorithm: "ES256", Use: "sig"}
 		set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
-		svc, _ := d.app(clients.NewClient{Name: "Signed", GrantTypes: []string{clients.GrantClientCredentials},
+		svc, _ := d.app(clients.Settings{Name: "Signed", GrantTypes: []string{clients.GrantClientCredentials},
 			Scopes: []string{"reports"}, TokenEndpointAuthMethod: clients.AuthPrivateKeyJWT, JWKS: set})
 		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "svc-key-1"}}, nil)
 		if err != nil {
@@ -168,7 +168,7 @@ func TestFormTargetsAreTheOriginsTheAppRegistered(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		d := newIDP(t, db, idpOptions{})
 		web, _ := d.webApp("https://app.example.com:8443/cb")
-		native, _ := d.app(clients.NewClient{Public: true, RedirectURIs: []string{"com.example.notes:/oauth", "http://127.0.0.1/cb"},
+		native, _ := d.app(clients.Settings{Public: true, RedirectURIs: []string{"com.example.notes:/oauth", "http://127.0.0.1/cb"},
 			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid"}})
 		ctx := t.Context()
 		for name, c := range map[string]struct {

@@ -175,7 +175,7 @@ func (d *idp) user(email string) users.User {
 }
 
 // app registers a client; redirect URIs default to one on loopback.
-func (d *idp) app(n clients.NewClient) (clients.Client, string) {
+func (d *idp) app(n clients.Settings) (clients.Client, string) {
 	d.t.Helper()
 	if n.Name == "" {
 		n.Name = "Test App"
@@ -191,7 +191,7 @@ func (d *idp) app(n clients.NewClient) (clients.Client, string) {
 // tokens, redirecting to redirect.
 func (d *idp) webApp(redirect string) (clients.Client, string) {
 	d.t.Helper()
-	return d.app(clients.NewClient{FirstParty: true, RedirectURIs: []string{redirect},
+	return d.app(clients.Settings{FirstParty: true, RedirectURIs: []string{redirect},
 		PostLogoutRedirectURIs: []string{redirect + "/signed-out"},
 		GrantTypes:             []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken},
 		Scopes:                 []string{"openid", "profile", "email", "offline_access"}})

@@ -27,10 +27,10 @@ func TestAClientRegisteredForES256IDTokensGetsThemAndGoOIDCVerifiesThem(t *testi
 		ada := d.user(store.NewID() + "@example.com")
 		rcv := newLogoutReceiver(t)
 		redirect := "http://127.0.0.1:9/es"
-		app, secret := d.app(clients.NewClient{FirstParty: true, RedirectURIs: []string{redirect},
+		app, secret := d.app(clients.Settings{FirstParty: true, RedirectURIs: []string{redirect},
 			PostLogoutRedirectURIs: []string{redirect + "/signed-out"},
 			GrantTypes:             []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken},
-			Scopes:                 []string{"openid", "offline_access"}, IDTokenAlg: clients.AlgES256,
+			Scopes:                 []string{"openid", "offline_access"}, IDTokenSignedResponseAlg: clients.AlgES256,
 			BackchannelLogoutURI: rcv.srv.URL + "/backchannel"})
 		other, otherSecret := d.webApp("http://127.0.0.1:9/rs")
 		es, _, err := d.keys.Signing(signingkeys.ES256)

@@ -71,7 +71,7 @@ func TestAnAppSignsTheUserOutAndTheOtherAppsAreTold(t *testing.T) {
 		rcv := newLogoutReceiver(t)
 		rcv.fail = 1 // the first delivery fails; the job retries
 		app, secret := d.webApp("http://127.0.0.1:9/cb")
-		listener, _ := d.app(clients.NewClient{FirstParty: true, RedirectURIs: []string{"http://127.0.0.1:9/listener"},
+		listener, _ := d.app(clients.Settings{FirstParty: true, RedirectURIs: []string{"http://127.0.0.1:9/listener"},
 			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid"},
 			BackchannelLogoutURI: rcv.srv.URL + "/backchannel"})
 		b := d.browser()

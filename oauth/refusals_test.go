@@ -44,7 +44,7 @@ func TestPKCEIsRequiredAndCannotBeDowngraded(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		d := newIDP(t, db, idpOptions{})
 		ada := d.user(store.NewID() + "@example.com")
-		native, _ := d.app(clients.NewClient{Public: true, FirstParty: true, RedirectURIs: []string{"http://127.0.0.1/native"},
+		native, _ := d.app(clients.Settings{Public: true, FirstParty: true, RedirectURIs: []string{"http://127.0.0.1/native"},
 			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid"}})
 		web, secret := d.webApp("http://127.0.0.1:9/cb")
 		b := d.browser()
@@ -189,7 +189,7 @@ func TestClientAuthenticationFailuresAreInvalidClient(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		d := newIDP(t, db, idpOptions{})
 		svc, secret := d.service([]string{"reports"}, nil)
-		native, _ := d.app(clients.NewClient{Public: true, RedirectURIs: []string{"http://127.0.0.1/native"},
+		native, _ := d.app(clients.Settings{Public: true, RedirectURIs: []string{"http://127.0.0.1/native"},
 			GrantTypes: []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken}, Scopes: []string{"openid"}})
 		cc := url.Values{"grant_type": {"client_credentials"}}
 		status, body, h := d.postForm(oauth.TokenPath, cc, svc.ID, secret+"x")

@@ -17,9 +17,9 @@ import (
 func TestIntrospectionTellsAResourceServerOnlyAboutTokensMeantForIt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		d := newIDP(t, db, idpOptions{})
-		api, apiSecret := d.app(clients.NewClient{Name: "Invoices API", GrantTypes: []string{clients.GrantClientCredentials}})
-		other, otherSecret := d.app(clients.NewClient{Name: "Other API", GrantTypes: []string{clients.GrantClientCredentials}})
-		gateway, gatewaySecret := d.app(clients.NewClient{Name: "Gateway", GrantTypes: []string{clients.GrantClientCredentials},
+		api, apiSecret := d.app(clients.Settings{Name: "Invoices API", GrantTypes: []string{clients.GrantClientCredentials}})
+		other, otherSecret := d.app(clients.Settings{Name: "Other API", GrantTypes: []string{clients.GrantClientCredentials}})
+		gateway, gatewaySecret := d.app(clients.Settings{Name: "Gateway", GrantTypes: []string{clients.GrantClientCredentials},
 			IntrospectAnyToken: true})
 		caller, callerSecret := d.service([]string{"invoices:read"}, []string{api.ID})
 		tok := d.token(url.Values{"grant_type": {"client_credentials"}, "scope": {"invoices:read"}, "audience": {api.ID}},
@@ -44,7 +44,7 @@ func TestIntrospectionTellsAResourceServerOnlyAboutTokensMeantForIt(t *testing.T
 		if status != http.StatusUnauthorized {
 			t.Errorf("introspection with a wrong secret: %d %s", status, body)
 		}
-		native, _ := d.app(clients.NewClient{Public: true, RedirectURIs: []string{"http://127.0.0.1/n"},
+		native, _ := d.app(clients.Settings{Public: true, RedirectURIs: []string{"http://127.0.0.1/n"},
 			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid"}})
 		status, body, _ = d.postForm(oauth.IntrospectPath, url.Values{"token": {tok}, "client_id": {native.ID}}, "", "")
 		if status != http.StatusUnauthorized {

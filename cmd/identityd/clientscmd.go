@@ -57,7 +57,7 @@ type clientWithSecret struct {
 
 func newClientsCreateCmd(e *env, withClients clientsRunner) *cobra.Command {
 	var (
-		n                            clients.NewClient
+		n                            clients.Settings
 		jwksFile, output             string
 		accessTTL, refreshTTL, idTTL time.Duration
 	)
@@ -123,7 +123,7 @@ Every refused flag is reported at once; the command then exits 2.`,
 	f.DurationVar(&accessTTL, "access-token-lifetime", 0, "how long the client's access tokens live, 1m to 24h (default: the server's)")
 	f.DurationVar(&refreshTTL, "refresh-token-lifetime", 0, "how long its refresh tokens live, 1m to 8760h (default: the server's)")
 	f.DurationVar(&idTTL, "id-token-lifetime", 0, "how long its ID tokens live, 1m to 24h (default: the server's)")
-	f.StringVar(&n.IDTokenAlg, "id-token-alg", "", "how its ID tokens are signed: RS256 (default, what every OpenID Connect client accepts) or ES256")
+	f.StringVar(&n.IDTokenSignedResponseAlg, "id-token-alg", "", "how its ID tokens are signed: RS256 (default, what every OpenID Connect client accepts) or ES256")
 	f.StringVar(&n.BackchannelLogoutURI, "backchannel-logout-uri", "", "where OpenID Connect back-channel logout tokens are POSTed")
 	f.BoolVar(&n.IntrospectAnyToken, "introspect-any-token", false, "let this confidential client (a resource server) introspect tokens of any audience")
 	f.StringVar(&output, "output", "text", "text or json (one object)")
@@ -166,7 +166,7 @@ var clientFlags = map[string]string{
 // flagErrors says what was wrong with each refused field in terms of the flags of
 // create, one line each: `--redirect-uri "http://app.example.com/cb": may use http only
 // on …`.
-func flagErrors(ve *clients.ValidationError, n clients.NewClient) string {
+func flagErrors(ve *clients.ValidationError, n clients.Settings) string {
 	lists := map[string][]string{"redirect_uris": n.RedirectURIs, "post_logout_redirect_uris": n.PostLogoutRedirectURIs,
 		"grant_types": n.GrantTypes, "scopes": n.Scopes, "audience": n.Audience}
 	parts := make([]string, len(ve.Errors))
