@@ -63,7 +63,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get(deniedParam) != "" {
-		p.fosite.WriteAuthorizeError(ctx, w, ar, fosite.ErrAccessDenied.WithHint("The user did not consent."))
+		p.fosite.WriteAuthorizeError(ctx, p.toClient(w), ar, fosite.ErrAccessDenied.WithHint("The user did not consent."))
 		return
 	}
 	prompts := strings.Fields(ar.GetRequestForm().Get("prompt"))
@@ -74,7 +74,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	bs, ok := p.signedIn(r)
 	if !ok || p.needsFreshSignIn(ar, bs, prompts, authAfter) {
 		if slices.Contains(prompts, "none") {
-			p.fosite.WriteAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired)
+			p.fosite.WriteAuthorizeError(ctx, p.toClient(w), ar, fosite.ErrLoginRequired)
 			return
 		}
 		// The sign-in that satisfies this request is one from now on.
@@ -90,7 +90,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		if !granted || slices.Contains(prompts, "consent") {
 			if slices.Contains(prompts, "none") {
-				p.fosite.WriteAuthorizeError(ctx, w, ar, fosite.ErrConsentRequired)
+				p.fosite.WriteAuthorizeError(ctx, p.toClient(w), ar, fosite.ErrConsentRequired)
 				return
 			}
 			p.continueAfter(w, r, ar, ConsentPath, without(prompts, "consent"), authAfter, false)
@@ -203,7 +203,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.A
 		p.serverError(w, r, ar, "record the authorization", err)
 		return
 	}
-	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)
+	p.fosite.WriteAuthorizeResponse(ctx, p.toClient(w), ar, resp)
 }
 
 // userSession is the session of tokens issued for the signed-in user. The ID token
@@ -221,6 +221,33 @@ func (p *Provider) userSession(bs browserSession, ar fosite.Requester) *Session 
 	return s
 }
 
+// toClient is w for an authorization response fosite sends to the client's redirect URI,
+// success or error, which then names identityd as its issuer (iss, RFC 9207): a client
+// that uses several authorization servers can tell which one answered, which defeats
+// mix-up attacks. identityd answers only in the query, so the parameter goes there.
+func (p *Provider) toClient(w http.ResponseWriter) http.ResponseWriter {
+	return &issuerNamer{ResponseWriter: w, issuer: p.cfg.Issuer}
+}
+
+// issuerNamer adds iss to the query of the redirect written through it.
+type issuerNamer struct {
+	http.ResponseWriter
+	issuer string
+}
+
+func (w *issuerNamer) WriteHeader(status int) {
+	if loc := w.Header().Get("Location"); loc != "" {
+		// fosite made the location from a registered redirect URI, so it parses.
+		if u, err := url.Parse(loc); err == nil {
+			q := u.Query()
+			q.Set("iss", w.issuer)
+			u.RawQuery = q.Encode()
+			w.Header().Set("Location", u.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
 // authorizeError answers a refused authorization: to the client, through its redirect
 // URI, when that can be trusted; otherwise — an unknown client, a redirect URI that is
 // not registered — on identityd's error page, since sending the browser to an address
@@ -233,7 +260,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 		if req, ok := ar.(*fosite.AuthorizeRequest); ok {
 			req.ResponseMode = fosite.ResponseModeQuery
 		}
-		p.fosite.WriteAuthorizeError(r.Context(), w, ar, err)
+		p.fosite.WriteAuthorizeError(r.Context(), p.toClient(w), ar, err)
 		return
 	}
 	msg := "This sign-in request cannot be used."

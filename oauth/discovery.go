@@ -47,7 +47,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"backchannel_logout_supported":                   true,
 		"backchannel_logout_session_supported":           true,
 		"frontchannel_logout_supported":                  false,
-		"authorization_response_iss_parameter_supported": false,
+		"authorization_response_iss_parameter_supported": true,
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeDocument(w, doc)

@@ -53,6 +53,9 @@ func TestDiscoveryAdvertisesEveryEndpoint(t *testing.T) {
 			if m, _ := doc["response_modes_supported"].([]any); !slices.Equal(m, []any{"query"}) {
 				t.Errorf("response_modes_supported %v, want only query", m)
 			}
+			if doc["authorization_response_iss_parameter_supported"] != true {
+				t.Errorf("authorization_response_iss_parameter_supported %v, want true", doc["authorization_response_iss_parameter_supported"])
+			}
 		}
 		res, err := http.Get(d.base + oauth.JWKSPath)
 		if err != nil {
@@ -185,6 +188,36 @@ func TestFormTargetsAreTheOriginsTheAppRegistered(t *testing.T) {
 			if got := d.provider.FormTargets(ctx, c.returnTo); !slices.Equal(got, c.want) {
 				t.Errorf("%s: %v, want %v", name, got, c.want)
 			}
+		}
+	})
+}
+
+// TestAuthorizationResponsesNameTheIssuer checks RFC 9207: every answer sent to the
+// app's redirect URI, a code or an error, carries iss, identityd's issuer, beside the
+// app's own query parameters, so that an app talking to several servers can tell which
+// one answered.
+func TestAuthorizationResponsesNameTheIssuer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		ada := d.user(store.NewID() + "@example.com")
+		app, _ := d.webApp("http://127.0.0.1:9/cb?tenant=acme")
+		b := d.browser()
+		p := newPKCE()
+		query := func(a answer) url.Values {
+			t.Helper()
+			u, err := url.Parse(a.location)
+			if err != nil || !strings.HasPrefix(a.location, "http://127.0.0.1:9/cb?") {
+				t.Fatalf("want a redirect to the app, got %d %q", a.status, a.location)
+			}
+			return u.Query()
+		}
+		refused := query(b.get(d.authorizeURL(app, "openid", p, url.Values{"prompt": {"none"}})))
+		if refused.Get("error") != "login_required" || refused.Get("iss") != d.issuer || refused.Get("tenant") != "acme" {
+			t.Errorf("an error: %v, want login_required with iss %s and the app's tenant", refused, d.issuer)
+		}
+		granted := query(b.follow(b.signIn(b.get(d.authorizeURL(app, "openid", p, nil)), ada.Email)))
+		if granted.Get("code") == "" || granted.Get("iss") != d.issuer || granted.Get("tenant") != "acme" || granted.Get("state") == "" {
+			t.Errorf("a code: %v, want a code and state with iss %s and the app's tenant", granted, d.issuer)
 		}
 	})
 }

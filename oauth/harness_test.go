@@ -334,6 +334,9 @@ func codeFrom(t testing.TB, a answer, redirect string) string {
 	if e := u.Query().Get("error"); e != "" {
 		t.Fatalf("the app got error %s: %s", e, u.Query().Get("error_description"))
 	}
+	if u.Query().Get("iss") == "" {
+		t.Fatalf("the answer to the app does not name the issuer (RFC 9207): %s", a.location)
+	}
 	return u.Query().Get("code")
 }
 
@@ -495,6 +498,9 @@ func errorFrom(t testing.TB, a answer, redirect string) string {
 	u, err := url.Parse(a.location)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if u.Query().Get("iss") == "" {
+		t.Fatalf("the answer to the app does not name the issuer (RFC 9207): %s", a.location)
 	}
 	return u.Query().Get("error")
 }
