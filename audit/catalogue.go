@@ -1,7 +1,11 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -101,9 +105,9 @@ var catalogue = []TypeInfo{
 	{TypeSystemStarted, "identityd started serving; details hold its version and non-secret settings."},
 	{TypeSystemStopped, "identityd shut down gracefully."},
 	{TypeSystemConfigChanged, "identityd started with settings that differ from its previous start; details name each change (secret values only as changed)."},
-	{TypeWebhookCreated, "A webhook subscription was created."},
-	{TypeWebhookUpdated, "A webhook subscription was changed (URL, event types, enabled, secret)."},
-	{TypeWebhookDeleted, "A webhook subscription was deleted."},
+	{TypeWebhookCreated, "A webhook subscription was created; details hold its event types and its URL as origin (scheme, host, port) and url_sha256 (of the whole URL), never the path or query, which may hold the receiver's token."},
+	{TypeWebhookUpdated, "A webhook subscription was changed; details name what changed (URL as origin and url_sha256, event types, enabled, secret — never the secret itself)."},
+	{TypeWebhookDeleted, "A webhook subscription was deleted; details hold its URL as origin and url_sha256."},
 	{TypeUserCreated, "A user account was created; details say how (api, cli, import), whether the address is verified, and whether the user can sign in with a password (sign_in). No email address or other personal data is recorded, so erasing a user leaves none in the log."},
 	{TypeUserUpdated, "A user's profile changed; details name the fields, not their values."},
 	{TypeUserDisabled, "A user was disabled: they can no longer sign in, and their sessions and tokens are revoked."},
@@ -299,11 +303,16 @@ func SystemConfigChanged(changes map[string]SettingChange) Event {
 // WebhookCreated records a new webhook subscription.
 func WebhookCreated(id, url string, eventTypes []string) Event {
 	return withDetails(Event{Type: TypeWebhookCreated, Target: Target{"webhook", id}, Outcome: Success},
-		map[string]any{"url": url, "event_types": eventTypes})
+		map[string]any{"url": webhookURL(url), "event_types": eventTypes})
 }
 
-// WebhookUpdated records a change to a webhook subscription; changed names the fields.
+// WebhookUpdated records a change to a webhook subscription; changed names the fields,
+// with a new URL (a string under "url") recorded as WebhookCreated records one.
 func WebhookUpdated(id string, changed map[string]any) Event {
+	if u, ok := changed["url"].(string); ok {
+		changed = maps.Clone(changed)
+		changed["url"] = webhookURL(u)
+	}
 	return withDetails(Event{Type: TypeWebhookUpdated, Target: Target{"webhook", id}, Outcome: Success},
 		map[string]any{"changed": changed})
 }
@@ -311,7 +320,21 @@ func WebhookUpdated(id string, changed map[string]any) Event {
 // WebhookDeleted records the deletion of a webhook subscription.
 func WebhookDeleted(id, url string) Event {
 	return withDetails(Event{Type: TypeWebhookDeleted, Target: Target{"webhook", id}, Outcome: Success},
-		map[string]any{"url": url})
+		map[string]any{"url": webhookURL(url)})
+}
+
+// webhookURL is how the log holds a webhook's URL: where it points and a digest of the
+// whole, never its path or query. Receivers often put their token there (a chat
+// service's incoming-webhook URL is itself the credential), and nothing can be erased
+// from the chain; the digest still tells an auditor whether a URL they hold is the one
+// recorded.
+func webhookURL(raw string) map[string]any {
+	sum := sha256.Sum256([]byte(raw))
+	origin := ""
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		origin = u.Scheme + "://" + u.Host
+	}
+	return map[string]any{"origin": origin, "url_sha256": hex.EncodeToString(sum[:])}
 }
 
 // userTarget is the target of every user event.

@@ -3,7 +3,9 @@ package webhooks_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -49,11 +51,20 @@ func changed(t *testing.T, ev audit.Event) map[string]any {
 	return d.Changed
 }
 
+// recordsURL reports whether an event's record of a webhook URL is raw's: its origin and
+// the SHA-256 of the whole.
+func recordsURL(recorded map[string]any, raw string) bool {
+	sum := sha256.Sum256([]byte(raw))
+	return recorded["origin"] == "https://hooks.example.com" && recorded["url_sha256"] == hex.EncodeToString(sum[:])
+}
+
 func TestSubscriptionLifecycleRecordsEachChangeAndNeverRevealsTheSecret(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, webhooks.Config{})
-		sub, secret := e.create(t, "https://hooks.example.com/identityd", "admin.token.*", "system.started")
+		// The receiver's token is in the path and the query, as chat services put it.
+		firstURL := "https://hooks.example.com/services/T0/pathtoken1?key=querytoken1"
+		sub, secret := e.create(t, firstURL, "admin.token.*", "system.started")
 		if !sub.Enabled || sub.ID == "" || !slices.Equal(sub.EventTypes, []string{"admin.token.*", "system.started"}) ||
 			sub.CreatedAt.IsZero() || !sub.UpdatedAt.Equal(sub.CreatedAt) {
 			t.Fatalf("created: %+v", sub)
@@ -89,7 +100,7 @@ func TestSubscriptionLifecycleRecordsEachChangeAndNeverRevealsTheSecret(t *testi
 			t.Fatal("the stored secret decrypts for another subscription")
 		}
 
-		newURL, off := "https://hooks.example.com/v2", false
+		newURL, off := "https://hooks.example.com/v2/pathtoken2", false
 		upd, err := e.svc.Update(ctx, sub.ID, webhooks.Update{URL: &newURL, Enabled: &off})
 		if err != nil {
 			t.Fatal(err)
@@ -130,21 +141,36 @@ func TestSubscriptionLifecycleRecordsEachChangeAndNeverRevealsTheSecret(t *testi
 			if bytes.Contains(ev.Details, []byte(secret[6:])) || bytes.Contains(ev.Details, []byte(rotated[6:])) {
 				t.Fatalf("%s records a secret: %s", ev.Type, ev.Details)
 			}
+			for _, token := range []string{"pathtoken", "querytoken"} {
+				if bytes.Contains(ev.Details, []byte(token)) {
+					t.Fatalf("%s records the receiver's token from the URL: %s", ev.Type, ev.Details)
+				}
+			}
 		}
 		want := []string{audit.TypeWebhookCreated, audit.TypeWebhookUpdated, audit.TypeWebhookUpdated, audit.TypeWebhookDeleted}
 		if !slices.Equal(types, want) {
 			t.Fatalf("recorded %v, want %v", types, want)
 		}
-		if !bytes.Contains(evs[0].Details, []byte("https://hooks.example.com/identityd")) || !bytes.Contains(evs[0].Details, []byte("admin.token.*")) {
+		var created struct {
+			URL        map[string]any `json:"url"`
+			EventTypes []string       `json:"event_types"`
+		}
+		if err := json.Unmarshal(evs[0].Details, &created); err != nil || !recordsURL(created.URL, firstURL) ||
+			!slices.Equal(created.EventTypes, sub.EventTypes) {
 			t.Errorf("created event details: %s", evs[0].Details)
 		}
-		if c := changed(t, evs[1]); len(c) != 2 || c["url"] != newURL || c["enabled"] != false {
+		if c := changed(t, evs[1]); len(c) != 2 || c["enabled"] != false {
 			t.Errorf("update event names %v, want url and enabled", c)
+		} else if u, _ := c["url"].(map[string]any); !recordsURL(u, newURL) {
+			t.Errorf("update event records the URL as %v", c["url"])
 		}
 		if c := changed(t, evs[2]); len(c) != 1 || c["secret"] == nil {
 			t.Errorf("rotation event names %v, want secret only", c)
 		}
-		if !bytes.Contains(evs[3].Details, []byte(newURL)) {
+		var deleted struct {
+			URL map[string]any `json:"url"`
+		}
+		if err := json.Unmarshal(evs[3].Details, &deleted); err != nil || !recordsURL(deleted.URL, newURL) {
 			t.Errorf("deleted event details: %s", evs[3].Details)
 		}
 	})
