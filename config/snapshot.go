@@ -1,7 +1,12 @@
 package config
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -104,4 +109,26 @@ func withoutPassword(raw string) string {
 	}
 	u.User = url.User(u.User.Username())
 	return u.String()
+}
+
+// LogValue shows the configuration to slog as Snapshot does, so that logging a Config,
+// by design or by accident, never writes a secret.
+func (c Config) LogValue() slog.Value {
+	snap := c.Snapshot()
+	attrs := make([]slog.Attr, 0, len(snap))
+	for _, k := range slices.Sorted(maps.Keys(snap)) {
+		attrs = append(attrs, slog.String(k, snap[k]))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Format prints the configuration as Snapshot does, whatever the verb (%v, %+v, %#v,
+// %s), so that a Config formatted into an error or a debug line holds no secret.
+func (c Config) Format(f fmt.State, _ rune) {
+	snap := c.Snapshot()
+	parts := make([]string, 0, len(snap))
+	for _, k := range slices.Sorted(maps.Keys(snap)) {
+		parts = append(parts, k+"="+strconv.Quote(snap[k]))
+	}
+	_, _ = io.WriteString(f, "{"+strings.Join(parts, " ")+"}")
 }
