@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +56,8 @@ type Config struct {
 type Queue struct {
 	b       backend
 	working bool
+	// stopping is set when Stop begins, for River's log handler (quietStop).
+	stopping *atomic.Bool
 }
 
 // backend is what Queue needs of a River client, whatever its driver's transaction type.
@@ -93,6 +96,8 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	stopping := &atomic.Bool{}
+	logger = slog.New(quietStop{Handler: logger.Handler(), stopping: stopping})
 	periodic := cfg.Periodic
 	if len(cfg.Tasks) > 0 {
 		if cfg.Workers == nil {
@@ -149,7 +154,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new: %w", err)
 	}
-	return &Queue{b: b, working: cfg.Workers != nil}, nil
+	return &Queue{b: b, working: cfg.Workers != nil, stopping: stopping}, nil
 }
 
 // Enqueue adds a job in tx; it becomes visible to workers when tx commits, and vanishes
@@ -182,6 +187,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
 		return nil
 	}
+	q.stopping.Store(true)
 	err := q.b.stop(ctx)
 	if err == nil {
 		return nil
