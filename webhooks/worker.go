@@ -43,9 +43,9 @@ var _ river.Worker[DeliverArgs] = (*DeliveryWorker)(nil)
 func NewWorker(s *Service) *DeliveryWorker { return &DeliveryWorker{s: s} }
 
 // Timeout gives an attempt its HTTP timeout and time to read and record around it.
-func (w *DeliveryWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
-	return w.s.cfg.Timeout + 30*time.Second
-}
+func (w *DeliveryWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.s.attemptTimeout() }
+
+func (s *Service) attemptTimeout() time.Duration { return s.cfg.Timeout + 30*time.Second }
 
 // NextRetry schedules the retry after a failed attempt: RetryBase·2^(attempt−1), at most
 // an hour, ±10%.
@@ -55,14 +55,19 @@ func (w *DeliveryWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
 }
 
 func retryDelay(base time.Duration, attempt int) time.Duration {
+	d := backoff(base, attempt)
+	// Jitter, so that deliveries that failed together (a receiver was down) do not all
+	// come back at once.
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// backoff is the delay after failed attempt number attempt, before jitter.
+func backoff(base time.Duration, attempt int) time.Duration {
 	d := base
 	for i := 1; i < attempt && d < maxRetryDelay; i++ {
 		d *= 2
 	}
-	d = min(d, maxRetryDelay)
-	// Jitter, so that deliveries that failed together (a receiver was down) do not all
-	// come back at once.
-	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+	return min(d, maxRetryDelay)
 }
 
 // Work makes one attempt at a delivery. It returns an error, for River to retry, when the
