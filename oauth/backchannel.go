@@ -23,7 +23,9 @@ import (
 const LogoutQueue = "backchannel_logout"
 
 // logoutAttempts bounds the deliveries of one logout token; River's backoff spreads
-// them over about a day.
+// them over about a day. The job gets one run more (InsertOpts), which sends nothing:
+// River runs it only when the last delivery attempt never finished (identityd stopped
+// during it), and it records the failure that attempt could not.
 const logoutAttempts = 12
 
 // logoutTokenLifetime is how long a logout token is good for: it is made fresh for
@@ -44,9 +46,9 @@ type LogoutArgs struct {
 // Kind names the job in the queue.
 func (LogoutArgs) Kind() string { return "oauth.backchannel_logout" }
 
-// InsertOpts puts deliveries on LogoutQueue with bounded attempts.
+// InsertOpts puts deliveries on LogoutQueue with bounded attempts, and the spare run.
 func (LogoutArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: LogoutQueue, MaxAttempts: logoutAttempts}
+	return river.InsertOpts{Queue: LogoutQueue, MaxAttempts: logoutAttempts + 1}
 }
 
 // sessionsEnded is told of every ending of sign-in sessions, in its transaction: the
@@ -104,17 +106,31 @@ func NewLogoutWorker(p *Provider) *LogoutWorker { return &LogoutWorker{p: p} }
 
 // Work POSTs a fresh logout token to the app's back-channel logout URI (§2.5); a 200 or
 // 204 is delivery. An app deleted meanwhile, or that no longer asks, is skipped. After
-// the last failed attempt the failure is audited: the app may still think the user is
-// signed in.
+// the last failed attempt the failure is audited — the app may still think the user is
+// signed in — and the job ends; if that attempt never finished, the spare run audits it.
 func (w *LogoutWorker) Work(ctx context.Context, job *river.Job[LogoutArgs]) error {
+	if job.Attempt > logoutAttempts {
+		return w.gaveUp(ctx, job.Args, errLastAttemptCut)
+	}
 	err := w.p.deliverLogout(ctx, job.Args)
-	if err != nil && job.Attempt >= job.MaxAttempts {
-		ev := audit.OAuthLogoutFailed(job.Args.ClientID, job.Args.SessionID, err.Error())
-		if rerr := w.p.d.DB.Tx(ctx, func(tx *store.Tx) error { return w.p.d.Audit.Record(ctx, tx, ev) }); rerr != nil {
-			w.p.d.Logger.ErrorContext(ctx, "oauth: record a failed logout delivery", "error", rerr.Error())
-		}
+	if err != nil && job.Attempt >= logoutAttempts {
+		return w.gaveUp(ctx, job.Args, err)
 	}
 	return err
+}
+
+// errLastAttemptCut is why the spare run gives a delivery up.
+var errLastAttemptCut = errors.New("the last attempt never finished (identityd stopped during it)")
+
+// gaveUp audits that a logout token could not be delivered and ends the job. Should the
+// record fail, River runs the job again, which only records.
+func (w *LogoutWorker) gaveUp(ctx context.Context, a LogoutArgs, why error) error {
+	ev := audit.OAuthLogoutFailed(a.ClientID, a.SessionID, why.Error())
+	if err := w.p.d.DB.Tx(ctx, func(tx *store.Tx) error { return w.p.d.Audit.Record(ctx, tx, ev) }); err != nil {
+		w.p.d.Logger.ErrorContext(ctx, "oauth: record a failed logout delivery", "error", err.Error())
+		return fmt.Errorf("oauth: record a failed logout delivery: %w", err)
+	}
+	return river.JobCancel(why)
 }
 
 func (p *Provider) deliverLogout(ctx context.Context, a LogoutArgs) error {

@@ -1,6 +1,8 @@
 package oauth_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,7 +13,10 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
+	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/clients"
 	"github.com/identityd/identityd/oauth"
 	"github.com/identityd/identityd/store"
@@ -168,6 +173,57 @@ func TestASignOutRequestWithoutProofAsksFirst(t *testing.T) {
 		forged := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
 		if a := b2.get(oauth.EndSessionPath + "?" + url.Values{"id_token_hint": {forged}}.Encode()); !strings.HasPrefix(a.location, oauth.LogoutPath+"?") {
 			t.Errorf("a forged hint: %d %q; want the confirmation", a.status, a.location)
+		}
+	})
+}
+
+// TestALogoutTokenThatCannotBeDeliveredIsAuditedOnceTheAttemptsRunOut drives the
+// delivery job's runs directly: early failures are retried, the last delivery attempt's
+// failure is audited and ends the job, and the spare run — which River makes only when
+// the last attempt never finished, identityd having stopped during it — sends nothing
+// and audits the failure that attempt could not.
+func TestALogoutTokenThatCannotBeDeliveredIsAuditedOnceTheAttemptsRunOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		rcv := newLogoutReceiver(t)
+		rcv.fail = 1 << 30
+		app, _ := d.app(clients.Settings{FirstParty: true, RedirectURIs: []string{"http://127.0.0.1:9/cb"},
+			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid"},
+			BackchannelLogoutURI: rcv.srv.URL + "/backchannel"})
+		w := oauth.NewLogoutWorker(d.provider)
+		opts := oauth.LogoutArgs{}.InsertOpts()
+		run := func(attempt int) error {
+			t.Helper()
+			return w.Work(t.Context(), &river.Job[oauth.LogoutArgs]{
+				JobRow: &rivertype.JobRow{Attempt: attempt, MaxAttempts: opts.MaxAttempts},
+				Args:   oauth.LogoutArgs{ClientID: app.ID, Subject: "user-1", SessionID: "session-1"}})
+		}
+		attempts := func() int {
+			rcv.mu.Lock()
+			defer rcv.mu.Unlock()
+			return 1<<30 - rcv.fail
+		}
+		var cancelled *river.JobCancelError
+
+		if err := run(1); err == nil || errors.As(err, &cancelled) || len(d.events(audit.TypeOAuthLogoutFailed, app.ID)) != 0 {
+			t.Fatalf("a failed first attempt: %v, want a retry and nothing audited", err)
+		}
+		if err := run(opts.MaxAttempts - 1); !errors.As(err, &cancelled) {
+			t.Fatalf("the last delivery attempt: %v, want the job ended", err)
+		}
+		if evs := d.events(audit.TypeOAuthLogoutFailed, app.ID); len(evs) != 1 || evs[0].Details["session"] != "session-1" {
+			t.Fatalf("after the last delivery attempt: %+v, want one failure naming the session", evs)
+		}
+		sent := attempts()
+		if err := run(opts.MaxAttempts); !errors.As(err, &cancelled) {
+			t.Fatalf("the spare run: %v, want the job ended", err)
+		}
+		if attempts() != sent {
+			t.Error("the spare run sent the logout token again")
+		}
+		if evs := d.events(audit.TypeOAuthLogoutFailed, app.ID); len(evs) != 2 ||
+			!strings.Contains(fmt.Sprint(evs[1].Details), "never finished") {
+			t.Fatalf("after the spare run: %+v, want a second failure saying the last attempt never finished", evs)
 		}
 	})
 }
