@@ -119,8 +119,9 @@ func (w *LogoutWorker) Work(ctx context.Context, job *river.Job[LogoutArgs]) err
 	return err
 }
 
-// errLastAttemptCut is why the spare run gives a delivery up.
-var errLastAttemptCut = errors.New("the last attempt never finished (identityd stopped during it)")
+// errLastAttemptCut is why the spare run gives a delivery up: the last attempt never
+// finished (identityd stopped during it), or its failure could not be recorded.
+var errLastAttemptCut = errors.New("the last attempt never finished, or its failure could not be recorded")
 
 // gaveUp audits that a logout token could not be delivered and ends the job. Should the
 // record fail, River runs the job again, which only records.
