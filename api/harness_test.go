@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/identityd/identityd/signingkeys"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 	"github.com/identityd/identityd/testclock"
 	"github.com/identityd/identityd/users"
 	"github.com/identityd/identityd/webhooks"
@@ -31,20 +31,6 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 // bodyLimit is what the tests give the API as Deps.BodyLimit.
 const bodyLimit = 1 << 20
-
-// logBuffer collects the API's log lines; handlers may log while the test reads.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
 // testAPI is the management API mounted on a fresh mux over one database, with a valid
 // admin token to call it with.
@@ -61,7 +47,7 @@ type testAPI struct {
 	clients *clients.Service
 	keys    *signingkeys.Service
 	clock   *testclock.Clock
-	logs    *logBuffer
+	logs    *syncbuf.Buffer
 	latest  int64  // the migrator's newest schema version
 	token   string // a valid admin token
 
@@ -90,7 +76,7 @@ func newAPISplit(t testing.TB, db, tokensDB *store.DB) *testAPI {
 	if err != nil {
 		t.Fatalf("migrator version: %v", err)
 	}
-	a := &testAPI{mux: http.NewServeMux(), db: db, clock: testclock.New(), logs: &logBuffer{}, latest: latest,
+	a := &testAPI{mux: http.NewServeMux(), db: db, clock: testclock.New(), logs: &syncbuf.Buffer{}, latest: latest,
 		answered: map[string]map[int]bool{}}
 	a.tokens = admintokens.New(tokensDB, a.clock.Now, audittest.NewLog(t, tokensDB))
 	log := audittest.NewLog(t, db)

@@ -1,11 +1,9 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +12,8 @@ import (
 	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 )
-
-// syncBuffer is a log destination safe for River's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestAQueueStoppedRightAfterStartingLogsNoError is an operator restarting a server at
 // once: River's periodic enqueuer loses the transaction it had just begun to the stop,
@@ -40,7 +21,7 @@ func (b *syncBuffer) String() string {
 func TestAQueueStoppedRightAfterStartingLogsNoError(t *testing.T) {
 	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		for range 5 {
 			q, err := jobs.New(db, jobs.Config{Workers: river.NewWorkers(), PollInterval: 50 * time.Millisecond, Logger: log,

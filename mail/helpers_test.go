@@ -1,17 +1,16 @@
 package mail_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/identityd/identityd/mail"
 	"github.com/identityd/identityd/mail/mailtest"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -63,24 +62,6 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	}
 }
 
-// logBuffer collects JSON log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newLogger(b *logBuffer) *slog.Logger {
+func newLogger(b *syncbuf.Buffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/identityd/identityd/mail"
+	"github.com/identityd/identityd/syncbuf"
 )
 
 func TestLogSenderLogsTheMessageMarkedAsNotSent(t *testing.T) {
-	var buf logBuffer
+	var buf syncbuf.Buffer
 	s := mail.NewLogSender(newLogger(&buf))
 	m := testMessage("tok-dev")
 	if err := s.Send(context.Background(), m); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/identityd/identityd/mail/mailtest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 )
 
 // outboxEnv is an Outbox over a real job queue whose Worker sends to a mailtest server.
@@ -26,7 +27,7 @@ type outboxEnv struct {
 	q      *jobs.Queue
 	outbox *mail.Outbox
 	srv    *mailtest.Server
-	logs   *logBuffer
+	logs   *syncbuf.Buffer
 }
 
 func newOutboxEnv(t *testing.T, db *store.DB) *outboxEnv {
@@ -35,7 +36,7 @@ func newOutboxEnv(t *testing.T, db *store.DB) *outboxEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &outboxEnv{db: db, kr: kr, srv: mailtest.NewServer(t), logs: &logBuffer{}}
+	e := &outboxEnv{db: db, kr: kr, srv: mailtest.NewServer(t), logs: &syncbuf.Buffer{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, mail.NewWorker(kr, newSender(t, e.srv.URL(), e.srv.ClientTLS()), newLogger(e.logs)))
 	e.q, err = jobs.New(db, jobs.Config{Workers: workers, MaxWorkers: 1, Queues: map[string]int{mail.QueueName: 2},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/identityd/identityd/server"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 )
 
 // loadClients is how many clients the load run keeps busy at once.
@@ -248,7 +249,7 @@ func TestLoadOfSixtyFourClientsOverLoopbackHasNoErrors(t *testing.T) {
 			"IDENTITYD_RATE_LIMIT_REQUESTS=0", "IDENTITYD_UI_POST_LIMIT=10000")...)
 		cfg.AdminAddr = "127.0.0.2:0"
 		// Warnings and errors only: a line per request would be the run's biggest cost.
-		logs := &syncBuffer{}
+		logs := &syncbuf.Buffer{}
 		s, err := server.New(t.Context(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), "test")
 		if err != nil {
 			t.Fatal(err)

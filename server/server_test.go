@@ -32,27 +32,10 @@ import (
 	"github.com/identityd/identityd/server"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testConfig loads a dev configuration on dbURL, with extra settings as KEY=value.
 func testConfig(t *testing.T, dbURL string, extra ...string) *config.Config {
@@ -71,9 +54,9 @@ func testConfig(t *testing.T, dbURL string, extra ...string) *config.Config {
 	return cfg
 }
 
-func newServer(t *testing.T, cfg *config.Config) (*server.Server, *syncBuffer) {
+func newServer(t *testing.T, cfg *config.Config) (*server.Server, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s, err := server.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), "test")
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/syncbuf"
 )
 
 // Bounds for the processes these tests start: generous for a loaded machine, but a hung
@@ -108,7 +109,7 @@ func runBinary(t *testing.T, bin string, env []string, args ...string) outcome {
 // process is an identityd the test started and has not necessarily waited for.
 type process struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *syncbuf.Buffer
 	exited         chan struct{} // closed once the process has exited
 	public, admin  string        // listen addresses, host:port
 }
@@ -117,7 +118,7 @@ type process struct {
 // the test ends if still running.
 func startProcess(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{}),
+	p := &process{stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, exited: make(chan struct{}),
 		public: freeAddr(t), admin: freeAddr(t)}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(append([]string(nil), env...), "IDENTITYD_PUBLIC_ADDR="+p.public, "IDENTITYD_ADMIN_ADDR="+p.admin)

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -88,25 +87,6 @@ func prodEnv(t *testing.T, key string) []string {
 		"IDENTITYD_ISSUER=https://id.example.com",
 		"IDENTITYD_ENCRYPTION_KEYS=" + key,
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that a child process or a server's goroutines write
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // freeAddr is a loopback address with a port nobody listened on a moment ago.

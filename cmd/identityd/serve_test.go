@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/identityd/identityd/syncbuf"
 )
 
 func TestServeOutsideDevRefusesToStartWithoutAnIssuerAndSaysHowToSetOne(t *testing.T) {
@@ -74,7 +76,7 @@ func TestServeDevRunsUntilItsContextEndsThenStopsCleanly(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve", "--dev"}, env, strings.NewReader(""), &stdout, &stderr) }()
 
