@@ -365,6 +365,12 @@ func (d *idp) postForm(path string, form url.Values, id, secret string) (int, []
 	if id != "" {
 		r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	}
+	return d.send(r)
+}
+
+// send sends r and returns the answer's status, body and header.
+func (d *idp) send(r *http.Request) (int, []byte, http.Header) {
+	d.t.Helper()
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
 		d.t.Fatal(err)
@@ -513,16 +519,7 @@ func (d *idp) bearer(path, token string) (int, []byte, http.Header) {
 		d.t.Fatal(err)
 	}
 	r.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(r)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	return res.StatusCode, body, res.Header
+	return d.send(r)
 }
 
 // nextSecond moves the provider's clock one second on — and waits that second out, so
