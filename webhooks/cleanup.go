@@ -42,7 +42,9 @@ const abandonedReason = "abandoned: its last attempt never finished (identityd s
 func (s *Service) FailAbandoned(ctx context.Context, cutoff time.Time) (int64, error) {
 	var total int64
 	for {
-		n, err := s.db.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, last_error = $2 WHERE id IN
+		// The status is checked again outside the subquery: on PostgreSQL a worker's
+		// result may commit between the subquery's snapshot and the row lock.
+		n, err := s.db.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, last_error = $2 WHERE status = $3 AND id IN
 			(SELECT id FROM webhook_deliveries WHERE status = $3 AND created_at < $4 LIMIT $5)`,
 			StatusFailed, abandonedReason, StatusPending, cutoff, cleanupBatch)
 		if err != nil {
