@@ -100,14 +100,16 @@ func withoutPassword(raw string) string {
 	if raw == "" {
 		return ""
 	}
+	if strings.HasPrefix(raw, "sqlite:") {
+		return raw
+	}
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		if strings.HasPrefix(raw, "sqlite:") {
-			return raw
-		}
+	if err != nil {
 		return "[unparsable]"
 	}
-	u.User = url.User(u.User.Username())
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
 	return u.String()
 }
 

@@ -51,3 +51,12 @@ func TestAConfigPrintedOrLoggedShowsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotKeepsURLsWithoutCredentialsAsTheyAre(t *testing.T) {
+	c := mustLoad(t, config.Sources{Env: prodEnv("IDENTITYD_DATABASE_URL=postgres://db:5432/identityd",
+		"IDENTITYD_SMTP_URL=smtp://localhost:1025/?tls=none")})
+	snap := c.Snapshot()
+	if snap["database_url"] != "postgres://db:5432/identityd" || snap["smtp_url"] != "smtp://localhost:1025/?tls=none" {
+		t.Errorf("database_url %q, smtp_url %q: want them as configured", snap["database_url"], snap["smtp_url"])
+	}
+}
