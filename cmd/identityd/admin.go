@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -47,12 +46,7 @@ A token is shown once, when it is created; identityd keeps only its SHA-256.`,
 			secret, tok, err := s.Create(cmd.Context(), name, ttl)
 			var ve *admintokens.ValidationError
 			if errors.As(err, &ve) {
-				// The flags are named as the fields are.
-				var lines []string
-				for _, f := range ve.Errors {
-					lines = append(lines, "--"+f.Field+" "+f.Reason)
-				}
-				return usageError{errors.New(strings.Join(lines, "\n"))}
+				return flagProblems(ve, nil)
 			}
 			if err != nil {
 				return err

@@ -113,12 +113,12 @@ func TestAdminTokenCreateRefusesBadTTLsAndNamesAndCreatesNothing(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"--ttl", "10s"}, "--ttl must be between 1m and 8760h"},
-			{[]string{"--ttl", "9000h"}, "--ttl must be between 1m and 8760h"},
-			{[]string{"--ttl", "-1h"}, "--ttl must be between 1m and 8760h"},
-			{[]string{"--name", strings.Repeat("n", 101)}, "--name must be at most 100 characters"},
-			{[]string{"--name", "ci\x1b[2J"}, "--name must contain only printable characters"},
-			{[]string{"--name", " ci"}, "--name must not start or end with spaces"},
+			{[]string{"--ttl", "10s"}, "--ttl: must be between 1m and 8760h"},
+			{[]string{"--ttl", "9000h"}, "--ttl: must be between 1m and 8760h"},
+			{[]string{"--ttl", "-1h"}, "--ttl: must be between 1m and 8760h"},
+			{[]string{"--name", strings.Repeat("n", 101)}, "--name: must be at most 100 characters"},
+			{[]string{"--name", "ci\x1b[2J"}, "--name: must contain only printable characters"},
+			{[]string{"--name", " ci"}, "--name: must not start or end with spaces"},
 		}
 		for _, tt := range tests {
 			o := wantUsage(t, env, append([]string{"admin", "token", "create"}, tt.args...)...)

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/identityd/identityd/validation"
 )
 
 // checkOutput refuses an --output the command does not offer, as a usage error.
@@ -48,4 +51,19 @@ func allPages[T any](ctx context.Context, list func(ctx context.Context, cursor 
 			return all, nil
 		}
 	}
+}
+
+// flagProblems is a refusal of fields worded in terms of the command's flags, one line
+// each (--email: must be an address). A field's flag is its name with dashes for
+// underscores unless flags says otherwise (password: --password-stdin).
+func flagProblems(ve *validation.Error, flags map[string]string) error {
+	lines := make([]string, len(ve.Errors))
+	for i, f := range ve.Errors {
+		flag, ok := flags[f.Field]
+		if !ok {
+			flag = "--" + strings.ReplaceAll(f.Field, "_", "-")
+		}
+		lines[i] = flag + ": " + f.Reason
+	}
+	return usageError{errors.New(strings.Join(lines, "\n"))}
 }

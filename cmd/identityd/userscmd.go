@@ -82,11 +82,7 @@ func newUsersCreateCmd(e *env, withUsers usersRunner) *cobra.Command {
 			)
 			switch {
 			case errors.As(err, &ve):
-				parts := make([]string, len(ve.Errors))
-				for i, f := range ve.Errors {
-					parts[i] = "--" + strings.ReplaceAll(f.Field, "_", "-") + ": " + f.Reason
-				}
-				return usageError{errors.New(strings.Join(parts, "; "))}
+				return flagProblems(ve, map[string]string{"password": "--password-stdin"})
 			case errors.As(err, &ce):
 				return fmt.Errorf("another user already has this %s", ce.Field)
 			case err != nil:
@@ -156,7 +152,7 @@ func newUsersListCmd(e *env, withUsers usersRunner) *cobra.Command {
 				page, err := s.List(cmd.Context(), f)
 				var ve *users.ValidationError
 				if errors.As(err, &ve) {
-					return usageError{fmt.Errorf("--%s %s", ve.Errors[0].Field, ve.Errors[0].Reason)}
+					return flagProblems(ve, map[string]string{"q": "--query"})
 				}
 				if err != nil {
 					return err

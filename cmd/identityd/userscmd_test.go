@@ -60,7 +60,7 @@ func TestUsersCreatePrintsTheIDAndTakesThePasswordOnlyFromStdin(t *testing.T) {
 			t.Errorf("field errors: %s", o.stderr)
 		}
 		o = runWithStdin(t, env, "password\n", "users", "create", "--email", "b@example.com", "--password-stdin")
-		if o.code != exitUsage || strings.Contains(o.stderr, "password\n") || !strings.Contains(o.stderr, "--password: ") {
+		if o.code != exitUsage || strings.Contains(o.stderr, "password\n") || !strings.Contains(o.stderr, "--password-stdin: ") {
 			t.Errorf("a common password: %v", o)
 		}
 		wantUsage(t, env, "users", "create", "--email", "c@example.com", "--password-stdin")
