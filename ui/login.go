@@ -159,6 +159,12 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, p *page, flowID
 	}
 	token, sess, err := h.d.Sessions.Establish(ctx, h.d.Sessions.Token(r), userID,
 		sessions.Auth{Methods: methods, AuthTime: h.d.Now(), Remember: remember})
+	if errors.Is(err, sessions.ErrUserInactive) {
+		// Disabled or locked since the password was checked (the second factor step
+		// can take minutes): no session, and no server error either.
+		h.fail(w, r, http.StatusForbidden, "This account cannot sign in now. Contact your administrator.")
+		return
+	}
 	if err != nil {
 		h.internal(w, r, "establish session", err)
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/identityd/identityd/mail/mailtest"
 	"github.com/identityd/identityd/store"
 	"github.com/identityd/identityd/store/storetest"
+	"github.com/identityd/identityd/users"
 )
 
 const password = "violet kettle drum 42"
@@ -354,6 +355,29 @@ func TestASecondFactorStepHoldsTheFlowUntilItIsDone(t *testing.T) {
 		var amr string
 		if err := db.QueryRow(context.Background(), `SELECT amr FROM sessions WHERE user_id = $1`, ada.ID).Scan(&amr); err != nil || amr != `["pwd","otp"]` {
 			t.Errorf("the session's methods %s (%v), want pwd and otp", amr, err)
+		}
+	})
+}
+
+// TestAnAccountDisabledDuringTheSecondFactorStepGetsNoSession: the flow finishes, but
+// the account can no longer sign in, which is a page that says so, not a server error.
+func TestAnAccountDisabledDuringTheSecondFactorStepGetsNoSession(t *testing.T) {
+	storetest.EachFresh(t, func(t *testing.T, db *store.DB) {
+		s := newSite(t, db, siteOptions{})
+		ada := s.user("ada@example.com", password)
+		s = newSite(t, db, siteOptions{secondFactor: codeFactor{need: ada.ID}})
+		b := s.browser()
+		flow, csrf := b.loginForm("")
+		if a := b.post("/login", url.Values{"flow": {flow}, "csrf_token": {csrf}, "identifier": {"ada@example.com"}, "password": {password}}); a.status != http.StatusSeeOther {
+			t.Fatalf("after the password: %d", a.status)
+		}
+		disabled := users.StatusDisabled
+		if _, err := s.users.Update(context.Background(), ada.ID, users.Patch{Status: &disabled}); err != nil {
+			t.Fatal(err)
+		}
+		done := b.post("/login", url.Values{"flow": {flow}, "csrf_token": {csrf}, "code": {"424242"}})
+		if done.status != http.StatusForbidden || !strings.Contains(done.body, `role="alert"`) || b.signedIn() {
+			t.Fatalf("the right code for a disabled account: %d, signed in %v\n%s", done.status, b.signedIn(), done.body)
 		}
 	})
 }
