@@ -44,7 +44,7 @@ func (p *Provider) signedIn(r *http.Request) (browserSession, bool) {
 		return browserSession{}, false
 	}
 	u, err := p.d.Users.Get(r.Context(), sess.UserID)
-	if err != nil || u.Status != users.StatusActive {
+	if err != nil || !u.Status.KeepsSessions() {
 		return browserSession{}, false
 	}
 	return browserSession{sess: sess, user: u}, true
@@ -77,8 +77,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 			p.fosite.WriteAuthorizeError(ctx, p.toClient(w), ar, fosite.ErrLoginRequired)
 			return
 		}
-		// The sign-in that satisfies this request is one from now on.
-		p.continueAfter(w, r, ar, LoginPath, without(prompts, "login"), p.d.Now().Unix(), slices.Contains(prompts, "login") || ok)
+		// The sign-in that satisfies this request is one from now on. The sign-in page
+		// must show its form to a browser with a session cookie, usable there or not:
+		// sent straight back, it would come here again.
+		p.continueAfter(w, r, ar, LoginPath, without(prompts, "login"), p.d.Now().Unix(),
+			slices.Contains(prompts, "login") || ok || p.d.Sessions.Token(r) != "")
 		return
 	}
 	c := ar.GetClient().(*client)

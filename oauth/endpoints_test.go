@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -218,6 +219,30 @@ func TestAuthorizationResponsesNameTheIssuer(t *testing.T) {
 		granted := query(b.follow(b.signIn(b.get(d.authorizeURL(app, "openid", p, nil)), ada.Email)))
 		if granted.Get("code") == "" || granted.Get("iss") != d.issuer || granted.Get("tenant") != "acme" || granted.Get("state") == "" {
 			t.Errorf("a code: %v, want a code and state with iss %s and the app's tenant", granted, d.issuer)
+		}
+	})
+}
+
+// TestTheSignInPageAndTheProviderAgreeWhoIsSignedIn: a lockout stops password guessing,
+// not the sessions a user has, on the pages and here alike; and a browser whose session
+// cookie is no longer usable is shown the sign-in form, never sent round in circles.
+func TestTheSignInPageAndTheProviderAgreeWhoIsSignedIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := newIDP(t, db, idpOptions{})
+		ada := d.user(store.NewID() + "@example.com")
+		app, _ := d.webApp("http://127.0.0.1:9/cb")
+		b := d.browser()
+		b.signIn(b.get("/login"), ada.Email)
+		if _, err := db.Exec(context.Background(), `UPDATE users SET status = 'locked' WHERE id = $1`, ada.ID); err != nil {
+			t.Fatal(err)
+		}
+		codeFrom(t, b.follow(b.get(d.authorizeURL(app, "openid", newPKCE(), nil))), app.RedirectURIs[0])
+
+		if _, err := db.Exec(context.Background(), `DELETE FROM sessions WHERE user_id = $1`, ada.ID); err != nil {
+			t.Fatal(err)
+		}
+		if a := b.follow(b.get(d.authorizeURL(app, "openid", newPKCE(), nil))); a.status != http.StatusOK || !strings.Contains(a.body, `name="password"`) {
+			t.Fatalf("a browser whose session is gone: %d %q, want the sign-in form", a.status, a.location)
 		}
 	})
 }

@@ -66,7 +66,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request, issue bool) *page
 		return p
 	}
 	u, err := h.d.Users.Get(r.Context(), sess.UserID)
-	if err != nil || u.Status == users.StatusDisabled {
+	if err != nil || !u.Status.KeepsSessions() {
 		// A disabled user's sessions were revoked with the disable; this is the race
 		// that lost, or a deleted user.
 		http.SetCookie(w, h.d.Sessions.ClearCookie())

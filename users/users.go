@@ -41,6 +41,12 @@ const (
 	StatusLocked   Status = "locked"
 )
 
+// KeepsSessions reports whether a user of status s may go on using the sessions they
+// already have: everyone but a disabled user. A lockout stops the guessing of passwords,
+// not sign-ins already made. The pages and the OAuth provider both ask this, so a
+// browser is signed in for both or for neither.
+func (s Status) KeepsSessions() bool { return s != StatusDisabled }
+
 // valid reports whether s is a known status.
 func (s Status) valid() bool {
 	return s == StatusActive || s == StatusDisabled || s == StatusLocked
