@@ -282,7 +282,7 @@ func (p *Provider) serverError(w http.ResponseWriter, r *http.Request, ar fosite
 // consented reports whether the user has consented to the client getting every one of
 // scopes.
 func (p *Provider) consented(ctx context.Context, userID, clientID string, scopes []string) (bool, error) {
-	granted, ok, err := p.consentOf(ctx, userID, clientID)
+	granted, ok, err := p.consentOf(ctx, p.d.DB, userID, clientID)
 	if err != nil || !ok {
 		return false, err
 	}

@@ -21,9 +21,9 @@ import (
 const ConsentPath = "/consent"
 
 // consentOf returns the scopes the user has granted the client, if any.
-func (p *Provider) consentOf(ctx context.Context, userID, clientID string) ([]string, bool, error) {
+func (p *Provider) consentOf(ctx context.Context, q store.Queryer, userID, clientID string) ([]string, bool, error) {
 	var scopes string
-	err := p.d.DB.QueryRow(ctx, `SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, userID, clientID).
+	err := q.QueryRow(ctx, `SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, userID, clientID).
 		Scan(&scopes)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, nil
@@ -101,18 +101,26 @@ func (p *Provider) GrantConsent(ctx context.Context, userID, returnTo string) er
 		return err
 	}
 	clientID := ar.GetClient().GetID()
-	granted, _, err := p.consentOf(ctx, userID, clientID)
-	if err != nil {
-		return err
-	}
-	for _, s := range ar.GetRequestedScopes() {
-		if !slices.Contains(granted, s) {
-			granted = append(granted, s)
-		}
-	}
-	scopes, _ := json.Marshal(granted) // a []string always marshals
 	now := p.d.Now().UTC().Truncate(time.Microsecond)
 	return p.d.DB.Tx(ctx, func(tx *store.Tx) error {
+		// What was granted before is read in the transaction that adds to it, and on
+		// PostgreSQL with the user's row locked, so that two grants at once cannot drop
+		// each other's scopes (SQLite's writer transaction excludes the other already).
+		if tx.Dialect() == store.Postgres {
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
+				return err
+			}
+		}
+		granted, _, err := p.consentOf(ctx, tx, userID, clientID)
+		if err != nil {
+			return err
+		}
+		for _, s := range ar.GetRequestedScopes() {
+			if !slices.Contains(granted, s) {
+				granted = append(granted, s)
+			}
+		}
+		scopes, _ := json.Marshal(granted) // a []string always marshals
 		if _, err := tx.Exec(ctx, `INSERT INTO oauth_consents (user_id, client_id, scopes, granted_at, updated_at)
 			VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes,
 			updated_at = excluded.updated_at`, userID, clientID, string(scopes), now); err != nil {
