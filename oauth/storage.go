@@ -422,17 +422,10 @@ func (s *Storage) GetAccessTokenSession(ctx context.Context, signature string, s
 	return r, err
 }
 
-// DeleteAccessTokenSession ends one access token: an opaque one's row goes, a JWT's jti
-// joins the revocation list.
+// DeleteAccessTokenSession deletes an opaque access token's row. fosite v0.49 calls it
+// nowhere; it completes the storage interface. A JWT has no row: ending one goes through
+// the revocation endpoint, which records it and audits it (revoke.go).
 func (s *Storage) DeleteAccessTokenSession(ctx context.Context, signature string) error {
-	if isJWTSignature(signature) {
-		learn, err := s.revocations.add(ctx, s.q(ctx), jtiKey(signature[len(jwtSignaturePrefix):]))
-		if err != nil {
-			return err
-		}
-		s.afterCommit(ctx, learn)
-		return nil
-	}
 	_, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_access_tokens WHERE token_hash = $1`, handleHash(signature))
 	return err
 }

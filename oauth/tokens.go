@@ -33,12 +33,6 @@ const (
 // for: JWT access tokens are self-contained.
 const jwtSignaturePrefix = "jwt:"
 
-// Access token formats a client may choose.
-const (
-	FormatJWT    = "jwt"
-	FormatOpaque = "opaque"
-)
-
 // accessClaims are a JWT access token's claims (RFC 9068 §2.2).
 type accessClaims struct {
 	Issuer    string   `json:"iss"`
@@ -152,7 +146,7 @@ func (t *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) 
 
 // GenerateAccessToken makes an access token for r.
 func (t *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
-	if c, ok := r.GetClient().(*client); ok && c.c.AccessTokenFormat == FormatOpaque {
+	if c, ok := r.GetClient().(*client); ok && c.c.AccessTokenFormat == clients.FormatOpaque {
 		tok, sig, err := t.hmac.GenerateAccessToken(ctx, r)
 		if err != nil {
 			return "", "", err

@@ -18,9 +18,12 @@ const sqliteCheckEvery = time.Second
 // reconnecting with backoff when the notification connection drops. Run it in a
 // goroutine of every server. On SQLite, where one server owns the database, it rereads
 // them every second at most (sqliteCheckEvery), which picks up what a command such as
-// identityd keys rotate changed. A failed reload is logged and the keys in memory stay
-// as they were.
+// identityd keys rotate changed. A failed reload is logged (a nil log discards it) and
+// the keys in memory stay as they were.
 func (s *Service) Listen(ctx context.Context, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if s.db.Dialect() != store.Postgres {
 		t := time.NewTicker(min(s.cfg.ReloadEvery, sqliteCheckEvery))
 		defer t.Stop()

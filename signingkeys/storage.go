@@ -92,13 +92,11 @@ func (s *Service) change(ctx context.Context, fn func(tx *store.Tx, keys []Key, 
 		// The time is read under the lock, so that a change waiting for another sees
 		// the world after it.
 		changed, err := fn(tx, keys, s.clock())
-		if err != nil || !changed || !pg {
-			return err
+		if err == nil && changed && pg {
+			// Sent with the COMMIT, and delivered only if it commits.
+			tx.ExecAtCommit(`SELECT pg_notify($1, '')`, notifyChannel)
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-		return nil
+		return err
 	})
 }
 

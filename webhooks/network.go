@@ -8,7 +8,7 @@ import (
 
 // maxResponseBytes is how much of a response is read: receivers' answers are not kept,
 // and a receiver must not make identityd read without end.
-const maxResponseBytes = outbound.MaxResponseHeaderBytes
+const maxResponseBytes = 64 << 10
 
 // newClient returns the HTTP client deliveries use (see package outbound).
 func newClient(cfg Config) *http.Client {
