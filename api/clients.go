@@ -312,13 +312,7 @@ func (h *handlers) registerClients() {
 		Tags:   tags,
 		Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}), func(ctx context.Context, in *clientIDInput) (*clientWithSecretOutput, error) {
-		secret, err := h.d.Clients.RotateSecret(ctx, in.ID)
-		if err != nil {
-			return nil, h.clientFail(ctx, "rotate-client-secret", err)
-		}
-		// The client as it is now, for secret_rotated_at. Deleted meanwhile, it is a 404:
-		// the secret just made then belongs to nothing.
-		c, err := h.d.Clients.Get(ctx, in.ID)
+		c, secret, err := h.d.Clients.RotateSecret(ctx, in.ID)
 		if err != nil {
 			return nil, h.clientFail(ctx, "rotate-client-secret", err)
 		}

@@ -41,7 +41,7 @@ func TestLookupSeesEveryChangeMadeThroughTheSameServiceAtOnce(t *testing.T) {
 		if got, _ := f.svc.Lookup(ctx, c.ID); got.Name != "Renamed" {
 			t.Fatalf("Lookup after Update = %q", got.Name)
 		}
-		rotated, err := f.svc.RotateSecret(ctx, c.ID)
+		_, rotated, err := f.svc.RotateSecret(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestChangesWithoutNotificationReachTheCacheWithinItsTTL(t *testing.T) {
 		if _, err := cli.Update(ctx, c.ID, clients.Patch{Name: ptr("Renamed")}); err != nil {
 			t.Fatal(err)
 		}
-		rotated, err := cli.RotateSecret(ctx, c.ID)
+		_, rotated, err := cli.RotateSecret(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestReplicasSeeEachOthersChangesThroughNotifications(t *testing.T) {
 		return err == nil && got.Name == "Renamed by b"
 	})
 
-	rotated, err := a.RotateSecret(ctx, c.ID)
+	_, rotated, err := a.RotateSecret(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func TestClientLifecycleStoresOnlyTheSecretsHashAndRecordsEachChange(t *testing.
 			t.Fatal("an update that changed nothing was recorded")
 		}
 
-		rotated, err := f.svc.RotateSecret(ctx, c.ID)
+		afterRotation, rotated, err := f.svc.RotateSecret(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,6 +148,9 @@ func TestClientLifecycleStoresOnlyTheSecretsHashAndRecordsEachChange(t *testing.
 			t.Fatalf("the new secret: %v", err)
 		}
 		got, _ := f.svc.Get(ctx, c.ID)
+		if !reflect.DeepEqual(afterRotation, got) {
+			t.Fatalf("RotateSecret returned %+v, but the client is now %+v", afterRotation, got)
+		}
 		if got.SecretRotatedAt == nil || !got.SecretRotatedAt.Equal(f.clock.Now()) || !got.HasSecret {
 			t.Fatalf("after rotation: %+v", got)
 		}
@@ -167,7 +170,7 @@ func TestClientLifecycleStoresOnlyTheSecretsHashAndRecordsEachChange(t *testing.
 		if _, err := f.svc.Update(ctx, c.ID, clients.Patch{Name: ptr("x")}); !errors.Is(err, clients.ErrNotFound) {
 			t.Fatalf("Update after delete = %v", err)
 		}
-		if _, err := f.svc.RotateSecret(ctx, c.ID); !errors.Is(err, clients.ErrNotFound) {
+		if _, _, err := f.svc.RotateSecret(ctx, c.ID); !errors.Is(err, clients.ErrNotFound) {
 			t.Fatalf("RotateSecret after delete = %v", err)
 		}
 
@@ -210,7 +213,7 @@ func TestPublicClientsHaveNoSecretAndNoneVerifies(t *testing.T) {
 			}
 		}
 		before := events(t, db, c.ID)
-		if _, err := f.svc.RotateSecret(ctx, c.ID); !errors.Is(err, clients.ErrPublicClient) {
+		if _, _, err := f.svc.RotateSecret(ctx, c.ID); !errors.Is(err, clients.ErrPublicClient) {
 			t.Fatalf("RotateSecret on a public client = %v, want ErrPublicClient", err)
 		}
 		if h := storedHash(t, db, c.ID); h != nil || len(events(t, db, c.ID)) != len(before) {
@@ -241,7 +244,7 @@ func TestPrivateKeyJWTClientsHaveNoSecretUntilTheySwitchAndRotate(t *testing.T) 
 		if got, _ := f.svc.Get(ctx, c.ID); string(got.JWKS) != string(c.JWKS) {
 			t.Fatalf("Get's key set %s, want %s", got.JWKS, c.JWKS)
 		}
-		if _, err := f.svc.RotateSecret(ctx, c.ID); !errors.Is(err, clients.ErrNoSecretAuth) {
+		if _, _, err := f.svc.RotateSecret(ctx, c.ID); !errors.Is(err, clients.ErrNoSecretAuth) {
 			t.Fatalf("RotateSecret on a private_key_jwt client = %v, want ErrNoSecretAuth", err)
 		}
 		// The stored set is checked again by every update and comes out the same, so an
@@ -272,7 +275,7 @@ func TestPrivateKeyJWTClientsHaveNoSecretUntilTheySwitchAndRotate(t *testing.T) 
 		if err := f.svc.VerifySecret(ctx, c.ID, ""); !errors.Is(err, clients.ErrInvalidSecret) {
 			t.Fatalf("VerifySecret before a secret was issued = %v", err)
 		}
-		issued, err := f.svc.RotateSecret(ctx, c.ID)
+		_, issued, err := f.svc.RotateSecret(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +377,7 @@ func TestAChangeWhoseAuditEventCannotBeRecordedDoesNotHappen(t *testing.T) {
 		}
 		_, _, createErr := f.svc.Create(ctx, machine())
 		_, updateErr := f.svc.Update(ctx, c.ID, clients.Patch{Name: ptr("Renamed")})
-		_, rotateErr := f.svc.RotateSecret(ctx, c.ID)
+		_, _, rotateErr := f.svc.RotateSecret(ctx, c.ID)
 		deleteErr := f.svc.Delete(ctx, c.ID)
 		if _, err := db.Exec(ctx, `ALTER TABLE audit_pending_away RENAME TO audit_pending`); err != nil {
 			t.Fatal(err)
@@ -416,7 +419,7 @@ func TestIDsThatCannotBeClientsAreUnknownWithoutAQuery(t *testing.T) {
 			if _, err := f.svc.Update(ctx, id, clients.Patch{Name: ptr("x")}); !errors.Is(err, clients.ErrNotFound) {
 				t.Errorf("Update(%q) = %v", id, err)
 			}
-			if _, err := f.svc.RotateSecret(ctx, id); !errors.Is(err, clients.ErrNotFound) {
+			if _, _, err := f.svc.RotateSecret(ctx, id); !errors.Is(err, clients.ErrNotFound) {
 				t.Errorf("RotateSecret(%q) = %v", id, err)
 			}
 			if err := f.svc.Delete(ctx, id); !errors.Is(err, clients.ErrNotFound) {

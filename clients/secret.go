@@ -58,30 +58,29 @@ func (s *Service) VerifySecret(ctx context.Context, id, secret string) error {
 }
 
 // RotateSecret gives a confidential client that authenticates with a secret a new one
-// and returns it; it is shown this once. The old secret stops working at once, in this
-// process on return and in other replicas when notified. It answers ErrPublicClient for a
-// public client and ErrNoSecretAuth for a private_key_jwt one, which have no secret.
-func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
+// and returns the client as it now is, with the secret; the secret is shown this once.
+// The old secret stops working at once, in this process on return and in other replicas
+// when notified. It answers ErrPublicClient for a public client and ErrNoSecretAuth for a
+// private_key_jwt one, which have no secret.
+func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, error) {
 	if !plausibleID(id) {
-		return "", ErrNotFound
+		return Client{}, "", ErrNotFound
 	}
 	secret, hash := newSecret()
+	var c Client
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		q := `SELECT public, token_endpoint_auth_method FROM oauth_clients WHERE id = $1`
+		q := `SELECT ` + clientColumns + ` FROM oauth_clients WHERE id = $1`
 		if tx.Dialect() == store.Postgres {
 			q += ` FOR UPDATE` // an Update switching the method must not slip in between
 		}
-		var (
-			public bool
-			method string
-		)
-		if err := tx.QueryRow(ctx, q, id).Scan(&public, &method); err != nil {
+		var err error
+		if c, _, err = scanClient(tx.QueryRow(ctx, q, id)); err != nil {
 			return err
 		}
 		switch {
-		case public:
+		case c.Public:
 			return ErrPublicClient
-		case !usesSecret(method):
+		case !usesSecret(c.TokenEndpointAuthMethod):
 			return ErrNoSecretAuth
 		}
 		now := s.stamp()
@@ -89,17 +88,18 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
 			WHERE id = $3`, hash, now, id); err != nil {
 			return err
 		}
+		c.HasSecret, c.SecretRotatedAt, c.UpdatedAt = true, &now, now
 		notify(tx, id)
 		return s.audit.Record(ctx, tx, audit.ClientSecretRotated(id))
 	})
 	s.cache.invalidate(id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return "", ErrNotFound
+		return Client{}, "", ErrNotFound
 	case errors.Is(err, ErrPublicClient), errors.Is(err, ErrNoSecretAuth):
-		return "", err
+		return Client{}, "", err
 	case err != nil:
-		return "", fmt.Errorf("clients: rotate secret: %w", err)
+		return Client{}, "", fmt.Errorf("clients: rotate secret: %w", err)
 	}
-	return secret, nil
+	return c, secret, nil
 }

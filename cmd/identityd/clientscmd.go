@@ -352,11 +352,7 @@ working at once. With --output json the command prints one JSON object, as creat
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			secret, err := s.RotateSecret(cmd.Context(), args[0])
-			if err != nil {
-				return clientError(args[0], err)
-			}
-			c, err := s.Get(cmd.Context(), args[0])
+			c, secret, err := s.RotateSecret(cmd.Context(), args[0])
 			if err != nil {
 				return clientError(args[0], err)
 			}
