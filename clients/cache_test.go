@@ -28,7 +28,7 @@ func TestLookupSeesEveryChangeMadeThroughTheSameServiceAtOnce(t *testing.T) {
 		if again, _ := f.svc.Lookup(ctx, c.ID); again.RedirectURIs[0] != "https://invoices.example.com/callback" || len(again.Scopes) != 5 {
 			t.Fatalf("the cached client was changed through a copy: %+v", again)
 		}
-		if h, _ := f.svc.SecretHash(ctx, c.ID); len(h) == 32 {
+		if _, h, _ := f.svc.LookupWithSecretHash(ctx, c.ID); len(h) == 32 {
 			h[0] ^= 0xff
 			if err := f.svc.VerifySecret(ctx, c.ID, secret); err != nil {
 				t.Fatalf("the cached hash was changed through a copy: %v", err)

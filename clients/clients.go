@@ -1,7 +1,8 @@
 // Package clients is the registry of OAuth 2 / OpenID Connect clients: the apps that
 // may send users to identityd to sign in and that obtain tokens from it. It knows what a
 // client is and which registrations are safe; the protocol itself (package oauth) reads
-// clients from here through Lookup, SecretHash and VerifySecret.
+// clients from here through Lookup and LookupWithSecretHash, and checks secrets with
+// SecretMatches.
 //
 // A confidential client that authenticates with a secret (client_secret_basic or
 // client_secret_post) gets one generated here: 256 random bits, shown once by Create or

@@ -91,8 +91,8 @@ func TestClientLifecycleStoresOnlyTheSecretsHashAndRecordsEachChange(t *testing.
 		if strings.Contains(storedText(t, db, c.ID), body) {
 			t.Fatal("the secret is stored")
 		}
-		if h, err := f.svc.SecretHash(ctx, c.ID); err != nil || string(h) != string(sum[:]) {
-			t.Fatalf("SecretHash = %x, %v", h, err)
+		if _, h, err := f.svc.LookupWithSecretHash(ctx, c.ID); err != nil || string(h) != string(sum[:]) {
+			t.Fatalf("LookupWithSecretHash = %x, %v", h, err)
 		}
 		if err := f.svc.VerifySecret(ctx, c.ID, secret); err != nil {
 			t.Fatalf("verify the secret: %v", err)
@@ -203,8 +203,8 @@ func TestPublicClientsHaveNoSecretAndNoneVerifies(t *testing.T) {
 		if h := storedHash(t, db, c.ID); h != nil {
 			t.Fatalf("a public client has a stored hash %x", h)
 		}
-		if h, err := f.svc.SecretHash(ctx, c.ID); h != nil || err != nil {
-			t.Fatalf("SecretHash = %x, %v; want nil", h, err)
+		if _, h, err := f.svc.LookupWithSecretHash(ctx, c.ID); h != nil || err != nil {
+			t.Fatalf("LookupWithSecretHash = %x, %v; want nil", h, err)
 		}
 		empty := sha256.Sum256(nil)
 		for _, s := range []string{"", "anything", string(empty[:])} {
@@ -410,8 +410,8 @@ func TestIDsThatCannotBeClientsAreUnknownWithoutAQuery(t *testing.T) {
 			if _, err := f.svc.Lookup(ctx, id); !errors.Is(err, clients.ErrNotFound) {
 				t.Errorf("Lookup(%q) = %v", id, err)
 			}
-			if _, err := f.svc.SecretHash(ctx, id); !errors.Is(err, clients.ErrNotFound) {
-				t.Errorf("SecretHash(%q) = %v", id, err)
+			if _, _, err := f.svc.LookupWithSecretHash(ctx, id); !errors.Is(err, clients.ErrNotFound) {
+				t.Errorf("LookupWithSecretHash(%q) = %v", id, err)
 			}
 			if err := f.svc.VerifySecret(ctx, id, "idd_cs_x"); !errors.Is(err, clients.ErrNotFound) {
 				t.Errorf("VerifySecret(%q) = %v", id, err)

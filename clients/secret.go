@@ -28,30 +28,34 @@ func newSecret() (string, []byte) {
 	return secret, hash[:]
 }
 
-// SecretHash returns the stored SHA-256 of the client's secret, or nil when it has none,
-// for client authentication. It reads through the same cache as Lookup.
-func (s *Service) SecretHash(ctx context.Context, id string) ([]byte, error) {
+// LookupWithSecretHash is Lookup with the stored SHA-256 of the client's secret (nil when
+// it has none), for client authentication: both from the one cache entry, so that they
+// always describe the same version of the client.
+func (s *Service) LookupWithSecretHash(ctx context.Context, id string) (Client, []byte, error) {
 	e, err := s.entry(ctx, id)
 	if err != nil {
-		return nil, err
+		return Client{}, nil, err
 	}
-	return slices.Clone(e.hash), nil
+	return e.client.clone(), slices.Clone(e.hash), nil
+}
+
+// SecretMatches reports whether secret is the one whose stored SHA-256 is hash, taking
+// the same time wherever the two differ. The secret is high-entropy, so one SHA-256 is
+// all the hashing it needs.
+func SecretMatches(hash, secret []byte) bool {
+	sum := sha256.Sum256(secret)
+	return len(hash) > 0 && subtle.ConstantTimeCompare(sum[:], hash) == 1
 }
 
 // VerifySecret checks a secret presented for the client with id: nil when it is the
 // client's, ErrInvalidSecret when it is not or the client has no secret, ErrNotFound for
-// an unknown client. The comparison takes the same time wherever the hashes differ. The
-// secret is high-entropy, so one SHA-256 is all the hashing it needs.
+// an unknown client. It compares as SecretMatches does.
 func (s *Service) VerifySecret(ctx context.Context, id, secret string) error {
 	e, err := s.entry(ctx, id)
 	if err != nil {
 		return err
 	}
-	if e.hash == nil {
-		return ErrInvalidSecret
-	}
-	hash := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(hash[:], e.hash) != 1 {
+	if !SecretMatches(e.hash, []byte(secret)) {
 		return ErrInvalidSecret
 	}
 	return nil

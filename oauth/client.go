@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,8 +116,7 @@ type secretHasher struct{}
 var errSecretMismatch = errors.New("oauth: client secret does not match")
 
 func (secretHasher) Compare(_ context.Context, hash, data []byte) error {
-	sum := sha256.Sum256(data)
-	if subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
+	if !clients.SecretMatches(hash, data) {
 		return errSecretMismatch
 	}
 	return nil

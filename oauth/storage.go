@@ -173,16 +173,12 @@ func notFound(err error) error {
 
 // GetClient returns the client with id, from the registry's cache.
 func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, err := s.clients.Lookup(ctx, id)
+	c, hash, err := s.clients.LookupWithSecretHash(ctx, id)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
-	}
-	hash, err := s.clients.SecretHash(ctx, id)
-	if err != nil {
-		return nil, notFound(err)
 	}
 	return newClient(c, hash)
 }
