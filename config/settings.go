@@ -246,7 +246,7 @@ var settings = [...]setting{
 	{
 		key:         "product_name",
 		def:         "identityd",
-		description: "The name people see in emails (and, later, on the sign-in pages). Up to 100 printable characters.",
+		description: "The name people see in emails and on the sign-in and account pages. Up to 100 printable characters.",
 		parse:       productNameValue(func(c *Config, v string) { c.ProductName = v }),
 	},
 	{
