@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/identityd/identityd/jobs"
 	"github.com/identityd/identityd/store"
 )
 
@@ -61,4 +62,12 @@ func (l *Log) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 		first, from = false, upTo
 	}
 	return through, nil
+}
+
+// PruneTask prunes l daily to the events of the last retention, by l's clock.
+func PruneTask(l *Log, retention time.Duration) jobs.Task {
+	return jobs.Task{Name: "audit.prune", Every: 24 * time.Hour, Run: func(ctx context.Context) error {
+		_, err := l.Prune(ctx, l.now().Add(-retention))
+		return err
+	}}
 }

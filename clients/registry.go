@@ -11,6 +11,7 @@ import (
 
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/validation"
 )
 
 // Create registers a client and returns it. A client that authenticates with a secret
@@ -77,7 +78,7 @@ type Page struct {
 // repeat nor shift later pages.
 func (s *Service) List(ctx context.Context, limit int, cursor string) (Page, error) {
 	if limit < 1 || limit > MaxPageSize {
-		return Page{}, &ValidationError{Scope: scope, Errors: []FieldError{{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxPageSize)}}}
+		return Page{}, validation.One(scope, "limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
 	}
 	q, args, err := store.PageNewestFirst(`SELECT `+clientColumns+` FROM oauth_clients`, nil, false, limit, cursor)
 	if err != nil {

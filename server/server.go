@@ -153,10 +153,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		sessions.CleanupTask(browserSessions), flows.CleanupTask(loginFlows), signingkeys.MaintainTask(keys),
 		oauth.CleanupTask(provider)}
 	if cfg.AuditRetention > 0 {
-		tasks = append(tasks, jobs.Task{Name: "audit.prune", Every: 24 * time.Hour, Run: func(ctx context.Context) error {
-			_, err := s.audit.Prune(ctx, time.Now().Add(-cfg.AuditRetention))
-			return err
-		}})
+		tasks = append(tasks, audit.PruneTask(s.audit, cfg.AuditRetention))
 	}
 	s.queue, err = jobs.New(s.db, jobs.Config{
 		Workers:    workers,
@@ -196,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, version stri
 		logger:         log,
 		metrics:        metrics,
 		trustedProxies: cfg.TrustedProxies,
-		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
+		hsts:           secure(cfg),
 		bodyLimit:      cfg.HTTPBodyLimit,
 		rateRequests:   cfg.RateLimitRequests,
 		rateWindow:     cfg.RateLimitWindow,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/validation"
 )
 
 // hashAAD binds an encrypted hash to its account, so that one account's ciphertext
@@ -34,7 +35,7 @@ func (s *Service) openHash(id string, enc []byte) (string, error) {
 // checkPassword checks a new password against the policy and the user's own details.
 func (s *Service) checkPassword(password string, u User) error {
 	if err := s.cfg.Policy.Check(password, u.Email, u.Username, u.Name); err != nil {
-		return &ValidationError{Scope: scope, Errors: []FieldError{{Field: "password", Reason: policyReason(err)}}}
+		return validation.One(scope, "password", policyReason(err))
 	}
 	return nil
 }

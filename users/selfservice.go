@@ -12,6 +12,7 @@ import (
 	"github.com/identityd/identityd/audit"
 	"github.com/identityd/identityd/requestinfo"
 	"github.com/identityd/identityd/store"
+	"github.com/identityd/identityd/validation"
 )
 
 // Enqueuer adds a job in a transaction; *jobs.Queue is one.
@@ -75,7 +76,7 @@ func (s *Service) Register(ctx context.Context, email, name, password string) er
 		return err
 	}
 	if password == "" {
-		return &ValidationError{Scope: scope, Errors: []FieldError{{Field: "password", Reason: "is required"}}}
+		return validation.One(scope, "password", "is required")
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -94,7 +95,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	}
 	e, why := checkEmail(email)
 	if why != "" {
-		return &ValidationError{Scope: scope, Errors: []FieldError{{Field: "email", Reason: why}}}
+		return validation.One(scope, "email", why)
 	}
 	return s.enqueueRequest(ctx, selfServiceRequest{Kind: requestReset, Email: e})
 }

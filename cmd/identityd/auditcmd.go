@@ -29,8 +29,8 @@ checkpoint or mark — and the command exits 1. It needs the encryption keys the
 under.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("--output must be text or json")}
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
 			}
 			o, err := openOperator(cmd, e, true)
 			if err != nil {
