@@ -184,6 +184,11 @@ type Config struct {
 	// --dev); outside dev, http is allowed only on loopback (127.0.0.1, [::1],
 	// localhost), per RFC 8252.
 	Dev bool
+	// AllowPrivateNetworks lets back-channel logout URIs and jwks_uris point at
+	// localhost and non-public addresses, as oauth_allow_private_networks lets identityd
+	// call them. Off, such a URI is refused at registration: every call to it would be
+	// refused.
+	AllowPrivateNetworks bool
 	// KnownScopes are the scopes identityd itself defines; nil means openid, profile,
 	// email and offline_access. Clients may also use custom scopes matching
 	// ^[a-z0-9][a-z0-9._:-]{0,63}$.
@@ -199,9 +204,11 @@ type Service struct {
 	audit Recorder
 	now   func() time.Time
 	dev   bool
-	known map[string]bool
-	cache *cache
-	ttl   time.Duration // of cache entries
+	// allowPrivate is Config.AllowPrivateNetworks.
+	allowPrivate bool
+	known        map[string]bool
+	cache        *cache
+	ttl          time.Duration // of cache entries
 }
 
 // New returns a Service over db that records every change in rec; now is the clock
@@ -222,7 +229,8 @@ func New(db *store.DB, rec Recorder, now func() time.Time, cfg Config) *Service 
 	if db.Dialect() != store.Postgres {
 		ttl = SQLiteCacheTTL
 	}
-	return &Service{db: db, audit: rec, now: now, dev: cfg.Dev, known: known, cache: newCache(), ttl: ttl}
+	return &Service{db: db, audit: rec, now: now, dev: cfg.Dev, allowPrivate: cfg.AllowPrivateNetworks, known: known,
+		cache: newCache(), ttl: ttl}
 }
 
 // stamp is the clock's time as the database keeps it: UTC, in microseconds.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/identityd/identityd/outbound"
 )
 
 // schemesNeverAllowed are schemes that run or reveal something in the browser itself; a
@@ -72,12 +74,12 @@ func (s *Service) checkBackchannelURI(raw string) string {
 	if u.Scheme == "http" && !s.dev && !loopback(u.Hostname()) {
 		return "may use http only on a loopback host (127.0.0.1, [::1] or localhost); use https"
 	}
-	return ""
+	return s.checkReachable(u)
 }
 
 // checkJWKSURI returns why a jwks_uri is refused, or "". The keys that authenticate a
 // client must come over an authenticated channel, so only https will do.
-func checkJWKSURI(raw string) string {
+func (s *Service) checkJWKSURI(raw string) string {
 	u, reason := parseAbsolute(raw)
 	if reason != "" {
 		return reason
@@ -85,7 +87,19 @@ func checkJWKSURI(raw string) string {
 	if u.Scheme != "https" {
 		return "must use https"
 	}
-	return checkWebURI(u)
+	if reason := checkWebURI(u); reason != "" {
+		return reason
+	}
+	return s.checkReachable(u)
+}
+
+// checkReachable returns why identityd could never call u, or "": unless private
+// networks are allowed, the caller refuses localhost and non-public addresses.
+func (s *Service) checkReachable(u *url.URL) string {
+	if s.allowPrivate {
+		return ""
+	}
+	return outbound.RefusedHost(u.Hostname())
 }
 
 // parseAbsolute parses an absolute URI without a fragment or user information, or

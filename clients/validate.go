@@ -78,7 +78,7 @@ func (s *Service) prepare(c *Client) error {
 	checkGrantTypes(&errs, c)
 	checkList(&errs, "scopes", c.Scopes, MaxScopes, s.checkScope)
 	checkList(&errs, "audience", c.Audience, MaxAudience, checkAudience)
-	checkAuthentication(&errs, c)
+	s.checkAuthentication(&errs, c)
 	if c.AccessTokenFormat != FormatJWT && c.AccessTokenFormat != FormatOpaque {
 		errs.Add("access_token_format", `must be "jwt" or "opaque"`)
 	}
@@ -200,7 +200,7 @@ func checkAudience(aud string) string {
 
 // checkAuthentication checks how the client authenticates at the token endpoint, and
 // the key set that private_key_jwt needs.
-func checkAuthentication(errs *fieldErrors, c *Client) {
+func (s *Service) checkAuthentication(errs *fieldErrors, c *Client) {
 	const field = "token_endpoint_auth_method"
 	switch m := c.TokenEndpointAuthMethod; {
 	case c.Public && m != AuthNone:
@@ -227,7 +227,7 @@ func checkAuthentication(errs *fieldErrors, c *Client) {
 	case c.JWKS != nil:
 		c.JWKS = checkJWKS(errs, c.JWKS)
 	default:
-		if reason := checkJWKSURI(c.JWKSURI); reason != "" {
+		if reason := s.checkJWKSURI(c.JWKSURI); reason != "" {
 			errs.Add("jwks_uri", reason)
 		}
 	}

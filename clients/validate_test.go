@@ -394,7 +394,6 @@ func TestRegistrationsAtTheLimitsAndInDevModeAreAccepted(t *testing.T) {
 		}},
 		{"opaque tokens", webApp, func(n *clients.Settings) { n.AccessTokenFormat = clients.FormatOpaque }},
 		{"back-channel logout", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "https://invoices.example.com/bc?x=1" }},
-		{"loopback back-channel logout", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "http://[::1]:9000/bc" }},
 		{"client_secret_post", webApp, func(n *clients.Settings) { n.TokenEndpointAuthMethod = clients.AuthClientSecretPost }},
 		{"a p-384 key", webApp, func(n *clients.Settings) {
 			*n = keyJWTApp(jwks(jwk(t, &ecP384Key().PublicKey, "", "", "ES384")))
@@ -404,6 +403,16 @@ func TestRegistrationsAtTheLimitsAndInDevModeAreAccepted(t *testing.T) {
 		}},
 		{"first-party resource server", machine, func(n *clients.Settings) { n.FirstParty, n.IntrospectAnyToken = true, true }},
 		{"no scopes or audience", machine, func(n *clients.Settings) { n.Scopes, n.Audience = nil, nil }},
+	}
+	// identityd calls these only with oauth_allow_private_networks on; off, they are
+	// refused at registration, since every call would be.
+	private := []change{
+		{"loopback back-channel logout", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "http://[::1]:9000/bc" }},
+		{"back-channel logout on localhost", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "https://localhost/bc" }},
+		{"back-channel logout on a private address", webApp, func(n *clients.Settings) { n.BackchannelLogoutURI = "https://10.1.2.3/bc" }},
+		{"a key uri on a link-local address", webApp, func(n *clients.Settings) {
+			n.TokenEndpointAuthMethod, n.JWKSURI = clients.AuthPrivateKeyJWT, "https://169.254.169.254/jwks.json"
+		}},
 	}
 	dev := []change{
 		{"http anywhere in dev mode", webApp, func(n *clients.Settings) {
@@ -422,6 +431,17 @@ func TestRegistrationsAtTheLimitsAndInDevModeAreAccepted(t *testing.T) {
 		for _, c := range dev {
 			if _, _, err := f.svc.Create(context.Background(), c.client()); err == nil {
 				t.Errorf("%s: accepted outside dev mode", c.name)
+			}
+		}
+		for _, c := range private {
+			if _, _, err := f.svc.Create(context.Background(), c.client()); err == nil || !strings.Contains(err.Error(), "private networks are not allowed") {
+				t.Errorf("%s without private networks: %v, want it refused as unreachable", c.name, err)
+			}
+		}
+		privateSvc := newFixture(t, db, clients.Config{AllowPrivateNetworks: true})
+		for _, c := range private {
+			if _, _, err := privateSvc.svc.Create(context.Background(), c.client()); err != nil {
+				t.Errorf("%s with private networks: %v", c.name, err)
 			}
 		}
 		devSvc := newFixture(t, db, clients.Config{Dev: true})

@@ -458,7 +458,8 @@ var settings = [...]setting{
 		def: "false",
 		description: "Let identityd fetch clients' key sets (`jwks_uri`) and deliver back-channel logout tokens to loopback, " +
 			"private and link-local addresses, for apps inside your network. Off, such addresses are refused when connecting, " +
-			"so a client registration cannot make identityd probe its own network. `true` or `false`.",
+			"so a client registration cannot make identityd probe its own network, and a registration that names localhost " +
+			"or such an address outright is refused. `true` or `false`.",
 		parse: boolValue(func(c *Config, v bool) { c.OAuthAllowPrivateNetworks = v }),
 	},
 	{

@@ -104,7 +104,7 @@ func newIDP(t testing.TB, db *store.DB, o idpOptions) *idp {
 		t.Fatal(err)
 	}
 	d.users.AddRevoker(d.sessions)
-	d.clients = clients.New(db, d.audit, d.clock.Now, clients.Config{})
+	d.clients = clients.New(db, d.audit, d.clock.Now, clients.Config{AllowPrivateNetworks: true})
 	if d.keys, err = signingkeys.New(db, kr, d.audit, d.clock.Now, o.keys); err != nil {
 		t.Fatal(err)
 	}

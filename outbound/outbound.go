@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -60,6 +61,21 @@ func PublicAddr(ip netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// RefusedHost returns why an outbound call to host would be refused when private
+// networks are not allowed, or "": a localhost name, or a literal address that is not
+// public. Registration checks it, so that a URL every call to would fail is refused up
+// front; a name that resolves to such an address is still refused when dialled.
+func RefusedHost(host string) string {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return "must not point at localhost (private networks are not allowed)"
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && !PublicAddr(ip) {
+		return "must not point at a loopback, private, link-local or other non-public address (private networks are not allowed)"
+	}
+	return ""
 }
 
 // NonPublicError is why a dial was refused; its text is what delivery logs show.

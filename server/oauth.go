@@ -17,7 +17,7 @@ import (
 
 // ClientsConfig is the client registration rules the configuration describes.
 func ClientsConfig(cfg *config.Config) clients.Config {
-	return clients.Config{Dev: cfg.Dev}
+	return clients.Config{Dev: cfg.Dev, AllowPrivateNetworks: cfg.OAuthAllowPrivateNetworks}
 }
 
 // SigningKeysConfig is the signing key schedule the configuration describes. Keys stay

@@ -2,7 +2,6 @@ package webhooks
 
 import (
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -60,12 +59,8 @@ func validateURL(raw string, allowPrivate bool) error {
 	if allowPrivate {
 		return nil
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return bad("must not point at localhost (private networks are not allowed)")
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && !outbound.PublicAddr(ip) {
-		return bad("must not point at a loopback, private, link-local or other non-public address (private networks are not allowed)")
+	if reason := outbound.RefusedHost(u.Hostname()); reason != "" {
+		return bad(reason)
 	}
 	return nil
 }
