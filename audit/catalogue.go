@@ -48,6 +48,7 @@ const (
 	TypeUserLoginBlocked          = "user.login.network_blocked"
 	TypeUserLocked                = "user.locked"
 	TypeUserUnlocked              = "user.unlocked"
+	TypeUserFailuresCleared       = "user.failures_cleared"
 	TypeUserPasswordSet           = "user.password.set"
 	TypeUserPasswordChanged       = "user.password.changed"
 	TypeUserPasswordReset         = "user.password.reset"
@@ -119,6 +120,7 @@ var catalogue = []TypeInfo{
 	{TypeUserLoginBlocked, "A network (an IPv4 address or IPv6 /64) reached the failed sign-in limit; further attempts from it are refused until the window passes."},
 	{TypeUserLocked, "A user was locked after too many failed sign-ins; an email tells them."},
 	{TypeUserUnlocked, "A locked user was unlocked, by an admin or by resetting their password."},
+	{TypeUserFailuresCleared, "An admin cleared the failed sign-ins of a user who was not locked, and the waiting they imposed."},
 	{TypeUserPasswordSet, "An admin set a user's password; the user's sessions and tokens are revoked."},
 	{TypeUserPasswordChanged, "A user changed their password, giving the current one."},
 	{TypeUserPasswordReset, "A user set a new password with a reset link; their sessions and tokens are revoked."},
@@ -407,6 +409,12 @@ func UserLocked(id string, failures int) Event {
 func UserUnlocked(id, by string) Event {
 	return withDetails(Event{Type: TypeUserUnlocked, Target: userTarget(id), Outcome: Success},
 		map[string]any{"by": by})
+}
+
+// UserFailuresCleared records an admin clearing the failed sign-ins of a user who was not
+// locked (an unlock of an account that was not locked).
+func UserFailuresCleared(id string) Event {
+	return Event{Type: TypeUserFailuresCleared, Target: userTarget(id), Outcome: Success}
 }
 
 // UserPasswordSet records an admin setting a user's password.

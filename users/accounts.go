@@ -380,7 +380,8 @@ func (s *Service) statusChanged(ctx context.Context, tx *store.Tx, id string, fr
 }
 
 // Unlock opens an account that failed sign-ins locked, and forgets its failures. Unlocking
-// an account that is not locked only clears its failure count.
+// an account that is not locked only clears its failure count (and the backoff it
+// imposed), which is audited too.
 func (s *Service) Unlock(ctx context.Context, id string) (User, error) {
 	var u User
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -402,7 +403,7 @@ func (s *Service) Unlock(ctx context.Context, id string) (User, error) {
 			return err
 		}
 		if !wasLocked {
-			return nil
+			return s.audit.Record(ctx, tx, audit.UserFailuresCleared(id))
 		}
 		return s.audit.Record(ctx, tx, audit.UserUnlocked(id, "admin"))
 	})

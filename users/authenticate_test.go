@@ -175,12 +175,22 @@ func TestFailuresSlowDownThenLockTheAccountWithAnEmailUntilUnlocked(t *testing.T
 		if _, err := f.svc.Authenticate(ctx, "ada@example.com", "violet kettle drum 42"); err != nil {
 			t.Fatalf("sign in after unlock: %v", err)
 		}
+		// Unlocking an account that is not locked clears its failures, audited; with none
+		// to clear it does nothing.
+		wrong()
+		if got, err := f.svc.Unlock(ctx, u.ID); err != nil || got.Status != users.StatusActive || got.FailedLogins != 0 {
+			t.Fatalf("Unlock of a failing, unlocked account: %+v, %v", got, err)
+		}
+		if _, err := f.svc.Unlock(ctx, u.ID); err != nil {
+			t.Fatalf("Unlock with nothing to clear: %v", err)
+		}
 		var kinds []string
 		for _, e := range events(t, db) {
 			kinds = append(kinds, strings.Fields(e)[0])
 		}
 		want := []string{"user.created", "user.login.failed", "user.login.failed", "user.login.failed", "user.login.failed",
-			"user.locked", "user.login.failed", "user.login.failed", "user.unlocked", "user.login.succeeded"}
+			"user.locked", "user.login.failed", "user.login.failed", "user.unlocked", "user.login.succeeded",
+			"user.login.failed", "user.failures_cleared"}
 		if !slices.Equal(kinds, want) {
 			t.Errorf("events:\ngot  %v\nwant %v", kinds, want)
 		}

@@ -93,10 +93,12 @@ func (s *Service) Import(ctx context.Context, r io.Reader, reject func(Rejection
 	for line := 1; ; line++ {
 		raw, tooLong, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
+			readErr := fmt.Errorf("users: import: read line %d: %w", line, err)
 			if ferr := flush(); ferr != nil {
-				return rep, ferr
+				readErr = errors.Join(readErr, ferr)
 			}
-			return rep, s.finishImport(ctx, rep, fmt.Errorf("users: import: read line %d: %w", line, err))
+			// Recorded whatever happened: earlier batches may have created users.
+			return rep, s.finishImport(ctx, rep, readErr)
 		}
 		switch {
 		case tooLong:
