@@ -4,14 +4,22 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/identityd/identityd/clients"
 )
 
 // discovery serves the provider's metadata, at /.well-known/openid-configuration
 // (OpenID Connect Discovery 1.0) and /.well-known/oauth-authorization-server (RFC 8414):
-// the same document, which both specifications allow.
+// the same document, which both specifications allow, encoded once by New.
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
-	iss := p.cfg.Issuer
-	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(p.discoveryJSON) // a write error means the client left
+}
+
+// discoveryDocument is the provider's metadata for issuer iss.
+func discoveryDocument(iss string) ([]byte, error) {
+	authMethods := []string{clients.AuthClientSecretBasic, clients.AuthClientSecretPost, clients.AuthPrivateKeyJWT, clients.AuthNone}
 	assertionAlgs := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
 	doc := map[string]any{
 		"issuer":                                                   iss,
@@ -27,9 +35,9 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"scopes_supported":                                         []string{"openid", "profile", "email", "offline_access"},
 		"response_types_supported":                                 []string{"code"},
 		"response_modes_supported":                                 []string{"query"},
-		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                                    []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken, clients.GrantClientCredentials},
 		"subject_types_supported":                                  []string{"public"},
-		"id_token_signing_alg_values_supported":                    []string{"RS256", "ES256"},
+		"id_token_signing_alg_values_supported":                    []string{clients.AlgRS256, clients.AlgES256},
 		"userinfo_signing_alg_values_supported":                    []string{"none"},
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,
@@ -49,8 +57,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"frontchannel_logout_supported":                  false,
 		"authorization_response_iss_parameter_supported": true,
 	}
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeDocument(w, doc)
+	return json.Marshal(doc)
 }
 
 // jwks serves the published signing keys (RFC 7517): the current key of each
@@ -61,10 +68,4 @@ func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(p.cfg.JWKSMaxAge.Seconds())))
 	_, _ = w.Write(body) // a write error means the client left
-}
-
-// writeDocument answers with a public JSON document.
-func writeDocument(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v) // a write error means the client left
 }

@@ -109,6 +109,8 @@ type Provider struct {
 	revoker *oauth2.TokenRevocationHandler
 	// byGrant are fosites for the token endpoint, one per grant type.
 	byGrant map[string]*fosite.Fosite
+	// discoveryJSON is the metadata document, which changes only with the issuer.
+	discoveryJSON []byte
 }
 
 // New builds the provider.
@@ -225,8 +227,12 @@ func New(d Deps, cfg Config) (*Provider, error) {
 	fc.RevocationHandlers.Append(revoker)
 	fc.PushedAuthorizeEndpointHandlers.Append(&par.PushedAuthorizeHandler{Storage: st, Config: fc})
 
+	doc, err := discoveryDocument(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: discovery document: %w", err)
+	}
 	p := &Provider{cfg: cfg, d: d, fosite: fosite.NewOAuth2Provider(st, fc), fcfg: fc, storage: st, strategy: ts,
-		revocations: revs, revoker: revoker, byGrant: byGrant}
+		revocations: revs, revoker: revoker, byGrant: byGrant, discoveryJSON: doc}
 	d.Sessions.OnEnd(p.sessionsEnded)
 	return p, nil
 }
