@@ -91,6 +91,9 @@ type exchange struct {
 	pending *audit.Event
 	// revoker makes the event of a client revoking a token of the grant it names.
 	revoker func(grant string) audit.Event
+	// revokedGrant is the grant this request has revoked already: fosite revokes a
+	// grant's refresh and access tokens in two calls, and one revocation ends both.
+	revokedGrant string
 }
 
 // withExchange marks ctx as a request to the token endpoint (grantType set) or the
@@ -546,7 +549,11 @@ func (s *Storage) RevokeAccessToken(ctx context.Context, requestID string) error
 // revokeGrant ends every token of a grant, with the event that explains it if the
 // exchange has one waiting.
 func (s *Storage) revokeGrant(ctx context.Context, requestID string) error {
-	return s.inTx(ctx, func(tx *store.Tx) error {
+	x := exchangeOf(ctx)
+	if x != nil && x.revokedGrant == requestID {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *store.Tx) error {
 		for _, q := range []string{`DELETE FROM oauth_refresh_tokens WHERE request_id = $1`,
 			`DELETE FROM oauth_access_tokens WHERE request_id = $1`} {
 			if _, err := tx.Exec(ctx, q, requestID); err != nil {
@@ -558,7 +565,6 @@ func (s *Storage) revokeGrant(ctx context.Context, requestID string) error {
 			return err
 		}
 		tx.AfterCommit(learn)
-		x := exchangeOf(ctx)
 		switch {
 		case x == nil:
 			return nil
@@ -573,4 +579,8 @@ func (s *Storage) revokeGrant(ctx context.Context, requestID string) error {
 		}
 		return nil
 	})
+	if err == nil && x != nil {
+		x.revokedGrant = requestID
+	}
+	return err
 }
